@@ -1,0 +1,209 @@
+"""The `netwhy` command: parses options and calls the API; no diagnosis happens here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+
+from diagnose.errors import EngineError, InputError, RuleError
+from diagnose.exitcodes import ExitCode
+
+app = typer.Typer(
+    name="netwhy",
+    help="Why can't A reach B? Diagnosis of VM and Docker networking, with the path and the fix.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class FailOn(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
+SetupArg = Annotated[str, typer.Argument(help="setup file (YAML or JSON), or - for stdin")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="output format")]
+RulesOpt = Annotated[
+    list[str] | None, typer.Option("--rules", help="a folder of extra rules (*.yaml); repeatable")
+]
+LangOpt = Annotated[str, typer.Option("--lang", help="language of the texts")]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"netwhy: error: {message}", err=True)
+    raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+def _fancy() -> bool:
+    return (
+        sys.stdout.isatty()
+        and os.environ.get("NO_COLOR") is None
+        and os.environ.get("TERM") != "dumb"
+    )
+
+
+def _guard(func: typer.models.CommandFunctionType) -> typer.models.CommandFunctionType:
+    """Turn every expected error into one line on stderr and exit code 2."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            _fail(str(exc))
+        except RuleError as exc:
+            _fail(f"bad rule file: {exc}")
+        except EngineError as exc:
+            _fail(f"rule engine: {exc}")
+        except (BrokenPipeError, KeyboardInterrupt):
+            raise typer.Exit(ExitCode.BAD_INPUT) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+@_guard
+def why(
+    setup: SetupArg,
+    format: FormatOpt = Format.text,
+    rules: RulesOpt = None,
+    lang: LangOpt = "en",
+) -> None:
+    """Answer each symptom: reachable, blocked or unknown, hop by hop, with causes and fixes.
+
+    Exit code 0 when every symptom is reachable, 1 when one is blocked or unknown, 2 on bad input.
+    """
+    from diagnose.api import why as api_why
+
+    report = api_why(setup, rules=rules or (), lang=lang)
+    if format is Format.json:
+        _emit(report.model_dump_json(indent=2))
+    elif format is Format.markdown:
+        from diagnose.render.markdown import render
+
+        _emit(render(report))
+    else:
+        from diagnose.render.text import render_why
+
+        _emit(render_why(report, fancy=_fancy()))
+    if any(v.status != "reachable" for v in report.verdicts):
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+@app.command()
+@_guard
+def check(
+    setup: SetupArg,
+    format: FormatOpt = Format.text,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="lowest severity that makes the exit code 1")
+    ] = FailOn.warning,
+    rules: RulesOpt = None,
+    lang: LangOpt = "en",
+) -> None:
+    """List what is wrong or risky in a setup, most severe first, each with its fix."""
+    from diagnose.api import check as api_check
+
+    report = api_check(setup, rules=rules or (), lang=lang)
+    if format is Format.json:
+        _emit(report.model_dump_json(indent=2))
+    elif format is Format.markdown:
+        from diagnose.render.markdown import render
+
+        _emit(render(report))
+    else:
+        from diagnose.render.text import render_check
+
+        _emit(render_check(report, fancy=_fancy()))
+    order = ["error", "warning", "info"]
+    if fail_on is not FailOn.never:
+        limit = order.index(fail_on.value)
+        if any(order.index(f.severity) <= limit for f in report.findings):
+            raise typer.Exit(ExitCode.FINDINGS)
+
+
+@app.command()
+@_guard
+def explain(
+    topic: Annotated[str, typer.Argument(help="docker:host, vmware:nat, a rule id, a claim id")],
+    format: FormatOpt = Format.text,
+    lang: LangOpt = "en",
+) -> None:
+    """Explain a network mode, a rule, a claim of the source document, or a device."""
+    from diagnose.explain import explain as do_explain
+    from diagnose.explain import render_text
+
+    result = do_explain(topic, lang=lang)
+    if format is Format.json:
+        _emit(result.model_dump_json(indent=2))
+    else:
+        _emit(render_text(result))
+
+
+@app.command(name="rules")
+@_guard
+def list_rules(
+    format: FormatOpt = Format.text,
+    rules: RulesOpt = None,
+    lang: LangOpt = "en",
+) -> None:
+    """List every rule: id, kind, severity, name and the claims it relies on."""
+    from diagnose.diagnosis import engine_for
+
+    cat = engine_for(tuple(rules or ())).catalogue
+    ordered = sorted(cat.rules.values(), key=lambda r: r.id)
+    if format is Format.json:
+        rows = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "effect": r.effect,
+                "severity": r.severity,
+                "claims": list(r.claims),
+                "title": cat.text(r.id, lang).title,
+                "file": r.file,
+            }
+            for r in ordered
+        ]
+        _emit(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in ordered:
+        kind = r.severity or r.effect
+        _emit(f"{r.id}  {kind:<8} {r.name:<44} {' '.join(r.claims)}")
+
+
+@app.command()
+@_guard
+def schema() -> None:
+    """Print the JSON Schema of the setup format."""
+    from diagnose.model import Setup
+
+    _emit(json.dumps(Setup.model_json_schema(by_alias=True), indent=2))
+
+
+def main() -> None:
+    """Entry point of the `netwhy` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

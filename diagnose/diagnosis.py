@@ -1,0 +1,455 @@
+"""Facts in, Report out: runs the engine and assembles verdicts, paths, causes and questions.
+
+Rule effects are facts: a route rule derives `hop` facts, a finding rule a `finding` fact, an
+ask rule an `ask` fact. This module reads them back and puts the report together:
+- a finding located `at` a device blocks every hop on that device whose keys include its keys;
+- an ask located on a hop makes it unknown (unless it `assume`s a stated default);
+- a hop with neither passes, citing the claims of its device;
+- a route is blocked by any blocked hop; a symptom is reachable if one of its routes is.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from diagnose.catalogue import SEVERITY_ORDER, Catalogue, Rule, build, default_catalogue
+from diagnose.engine import Engine, Fact, Firing, Run, canonical, fact_id
+from diagnose.facts import build_facts
+from diagnose.model import Setup
+from diagnose.report import (
+    Cause,
+    Finding,
+    FixOut,
+    Hop,
+    Question,
+    Report,
+    TraceEntry,
+    Verdict,
+)
+
+UNKNOWN = "(unknown)"
+
+
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return UNKNOWN
+
+
+def fill(template: str, params: Mapping[str, Any]) -> str:
+    """Fill `{placeholders}`; a value nobody knows reads as (unknown)."""
+    return template.format_map(_Params({k: v for k, v in params.items() if v is not None}))
+
+
+def _resolve(value: Any, matched: Mapping[str, Fact]) -> Any:
+    if isinstance(value, dict):
+        out = {k: _resolve(v, matched) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None}
+    if isinstance(value, list):
+        return [_resolve(v, matched) for v in value]
+    if isinstance(value, str) and value.startswith("$") and "." in value:
+        alias, _, field_name = value[1:].partition(".")
+        fact = matched.get(alias)
+        return fact.get(field_name) if fact is not None else None
+    return value
+
+
+def effect(rule: Rule, matched: dict[str, Fact]) -> list[Fact]:
+    """What a rule firing adds to the facts."""
+    params = _resolve(rule.params, matched)
+    if rule.finding is not None:
+        fact: Fact = {"kind": "finding", "rule": rule.id, "params": params}
+        if rule.finding.at:
+            fact["at"] = _resolve(rule.finding.at, matched)
+        return [fact]
+    if rule.ask is not None:
+        fact = {
+            "kind": "ask",
+            "rule": rule.id,
+            "question": rule.ask.question,
+            "params": params,
+            "assume": rule.ask.assume,
+        }
+        if rule.ask.at:
+            fact["at"] = _resolve(rule.ask.at, matched)
+        return [fact]
+    out = []
+    # Hops laid by one firing form one route; a rule may add a hop to an existing route by
+    # copying its `route` and `via`.
+    via = fact_id({"kind": "via", **{a: canonical(f) for a, f in matched.items()}})[4:]
+    for template in rule.derive:
+        fact = _resolve(dict(template), matched)
+        if fact["kind"] == "hop":
+            fact.setdefault("route", rule.id)
+            fact.setdefault("via", via)
+        out.append(fact)
+    return out
+
+
+_engines: dict[tuple[str, ...], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+@cache
+def _catalogue(rule_dirs: tuple[str, ...]) -> Catalogue:
+    return default_catalogue() if not rule_dirs else build(rule_dirs)
+
+
+def engine_for(rule_dirs: tuple[str, ...] = ()) -> Engine:
+    """One engine per process and rule set (durable-rules hosts are costly and never freed)."""
+    with _engines_lock:
+        eng = _engines.get(rule_dirs)
+        if eng is None:
+            eng = Engine(_catalogue(rule_dirs), effect)
+            _engines[rule_dirs] = eng
+        return eng
+
+
+def _covers(at: Mapping[str, Any], hop: Mapping[str, Any]) -> bool:
+    """A location covers a hop when every key it names has the hop's value."""
+    return all(hop.get(k) == v for k, v in at.items())
+
+
+class _Assembler:
+    def __init__(self, cat: Catalogue, facts: list[Fact], firings: list[Firing], lang: str):
+        self.cat = cat
+        self.lang = lang
+        self.facts = facts
+        self.firings = firings
+        self.by_kind: dict[str, list[Fact]] = defaultdict(list)
+        for fact in facts:
+            self.by_kind[fact["kind"]].append(fact)
+        self.origin: dict[str, Firing] = {}
+        for firing in firings:
+            for produced in firing.produced:
+                self.origin.setdefault(canonical(produced), firing)
+
+    # ------------------------------------------------------------------------------ findings
+
+    def _fixes(self, rule: Rule, params: Mapping[str, Any]) -> list[FixOut]:
+        return [
+            FixOut(
+                text=fill(fix.text, params),
+                command=fill(fix.command, params) if fix.command else None,
+                config=fill(fix.config, params) if fix.config else None,
+                persistent=fix.persistent,
+                risky=fix.risky,
+            )
+            for fix in self.cat.text(rule.id, self.lang).fixes
+        ]
+
+    def finding(self, fact: Fact) -> Finding:
+        rule = self.cat.rules[fact["rule"]]
+        text = self.cat.text(rule.id, self.lang)
+        params = fact.get("params", {})
+        firing = self.origin.get(canonical(fact))
+        matched = sorted(fact_id(f) for f in firing.matched.values()) if firing else []
+        assert rule.severity is not None
+        return Finding(
+            rule=rule.id,
+            name=rule.name,
+            severity=rule.severity,
+            title=fill(text.title, params),
+            explanation=fill(text.explanation or "", params),
+            fixes=self._fixes(rule, params),
+            claims=list(rule.claims),
+            at=fact.get("at"),
+            facts=matched,
+        )
+
+    def question(self, fact: Fact) -> Question:
+        rule = self.cat.rules[fact["rule"]]
+        assert rule.ask is not None
+        q = self.cat.question(rule.ask.question, self.lang)
+        params = fact.get("params", {})
+        settles = sorted(rule.ask.settles)
+        titles = [fill(self.cat.text(r, self.lang).title, params) for r in settles]
+        why = fill(q.why, params) if q.why else ""
+        if titles:
+            why = (why + " " if why else "") + "The answer decides: " + "; ".join(titles) + "."
+        return Question(
+            id=rule.ask.question,
+            text=fill(q.text, params),
+            fills=fill(q.fills, params),
+            choices=list(q.choices),
+            why=why,
+            settles=settles,
+            rule=rule.id,
+            assumed=bool(fact.get("assume")),
+        )
+
+    # ------------------------------------------------------------------------------ verdicts
+
+    def _hop(
+        self, hop: Fact, findings: list[tuple[Fact, Finding]], asks: list[tuple[Fact, Question]]
+    ) -> tuple[Hop, list[Finding], list[Question]]:
+        blockers = [
+            f
+            for fact, f in findings
+            if fact.get("at") and "device" in fact["at"] and _covers(fact["at"], hop)
+        ]
+        pending = [q for fact, q in asks if fact.get("at") and _covers(fact["at"], hop)]
+        device = hop["device"]
+        label = fill(self.cat.texts[self.lang].devices[device], hop)
+        if blockers:
+            blockers.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.rule))
+            status, rule, claims = "blocked", blockers[0].rule, blockers[0].claims
+        else:
+            unsure = [q for q in pending if not q.assumed]
+            status = "unknown" if unsure else "pass"
+            rule = hop["route"]
+            claims = sorted(set(self.cat.devices[device].claims))
+        out = Hop(
+            seq=hop["seq"],
+            device=device,
+            label=label,
+            status=status,
+            rule=rule,
+            claims=list(claims),
+            questions=sorted({q.id for q in pending if not q.assumed}),
+            assumptions=sorted({q.text for q in pending if q.assumed}),
+        )
+        return out, blockers, pending
+
+    def verdict(
+        self, sym: Fact, findings: list[tuple[Fact, Finding]], asks: list[tuple[Fact, Question]]
+    ) -> Verdict:
+        sid = sym["symptom"]
+        routes: dict[tuple[str, str], list[Fact]] = defaultdict(list)
+        for hop_fact in self.by_kind["hop"]:
+            if hop_fact.get("symptom") == sid:
+                routes[(hop_fact["route"], hop_fact.get("via", ""))].append(hop_fact)
+        general = [
+            (fact, f)
+            for fact, f in findings
+            if fact.get("at", {}).get("symptom") == sid and "device" not in fact["at"]
+        ]
+        symptom_asks = [
+            (fact, q)
+            for fact, q in asks
+            if fact.get("at", {}).get("symptom") == sid and "device" not in fact["at"]
+        ]
+        candidates = []
+        for (route_id, _via), hops in sorted(routes.items()):
+            hops.sort(key=lambda h: h["seq"])
+            laid = [self._hop(h, findings, asks) for h in hops]
+            if "says" in sym:
+                laid = [_doubt(b) for b in laid]
+            route_path = [b[0] for b in laid]
+            if general or any(h.status == "blocked" for h in route_path):
+                route_status = "blocked"
+            elif symptom_asks or any(h.status == "unknown" for h in route_path):
+                route_status = "unknown"
+            else:
+                route_status = "reachable"
+            rank = {"reachable": 0, "unknown": 1, "blocked": 2}[route_status]
+            candidates.append((rank, route_id, route_status, route_path, laid))
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        causes: list[Cause] = []
+        questions: dict[tuple[str, str], Question] = {}
+        for _, q in symptom_asks:
+            questions[(q.id, q.text)] = q
+        for _fact, f in general:
+            causes.append(self._cause(f, None, certain=True))
+        route: str | None = None
+        path: list[Hop] = []
+        alternatives: list[list[Hop]] = []
+        if candidates:
+            _, route, status, path, built = candidates[0]
+            for hop, blockers, pending in built:
+                for f in blockers:
+                    causes.append(self._cause(f, hop.seq, certain=True))
+                for q in pending:
+                    questions.setdefault((q.id, q.text), q)
+                    if not q.assumed:
+                        for rid in q.settles:
+                            causes.append(self._candidate(rid, q, hop.seq))
+            alternatives = [c[3] for c in candidates[1:]]
+        else:
+            status = "blocked" if general else "unknown"
+        if not candidates and not general and not symptom_asks:
+            status = "unknown"
+        broken = next((h.seq for h in path if h.status == "blocked"), None)
+        causes = _dedupe_causes(causes, self.cat)
+        return Verdict(
+            symptom=sid,
+            question=self._restate(sym),
+            status=status,
+            summary=self._summary(status, path, broken, causes),
+            route=route,
+            path=path,
+            broken_at=broken,
+            causes=causes,
+            questions=sorted(questions.values(), key=lambda q: (q.id, q.text)),
+            alternatives=alternatives,
+        )
+
+    def _cause(self, f: Finding, hop: int | None, *, certain: bool) -> Cause:
+        return Cause(
+            rule=f.rule,
+            title=f.title,
+            severity=f.severity,
+            certain=certain,
+            hop=hop,
+            claims=f.claims,
+            fixes=f.fixes,
+        )
+
+    def _candidate(self, rule_id: str, q: Question, hop: int) -> Cause:
+        rule = self.cat.rules[rule_id]
+        text = self.cat.text(rule_id, self.lang)
+        return Cause(
+            rule=rule_id,
+            title=fill(text.title, {}),
+            severity=rule.severity,
+            certain=False,
+            hop=hop,
+            claims=list(rule.claims),
+            fixes=[],
+        )
+
+    def _restate(self, sym: Fact) -> str:
+        def end(prefix: str) -> str:
+            kind = sym.get(f"{prefix}_kind", "?")
+            name = sym.get(f"{prefix}_name") or sym.get(f"{prefix}_address")
+            return (
+                f"{kind}:{name}"
+                if name and kind in ("vm", "container")
+                else (f"{kind} ({name})" if name else kind)
+            )
+
+        text = f"{end('from')} -> {end('to')}" if "to_kind" in sym else end("from")
+        if "port" in sym:
+            text += f" port {sym['port']}/{sym['proto']}"
+        if "dial" in sym:
+            text += f" dialling {sym['dial']}"
+        if sym.get("type") != "connect":
+            text += f" ({sym.get('type')})"
+        return text
+
+    def _summary(
+        self, status: str, path: list[Hop], broken: int | None, causes: list[Cause]
+    ) -> str:
+        if status == "blocked":
+            hop = next((h for h in path if h.seq == broken), None)
+            first = next((c for c in causes if c.certain), None)
+            where = f" at {hop.label}" if hop else ""
+            return f"Blocked{where}: {first.title}" if first else f"Blocked{where}."
+        if status == "reachable":
+            return "Reachable: every hop of the path passes."
+        if not path:
+            return "Unknown: not enough facts to trace a path."
+        unknown = [h for h in path if h.status == "unknown"]
+        if unknown:
+            return f"Unknown: {len(unknown)} hop(s) need an answer, first {unknown[0].label}."
+        return "Unknown: not enough facts to trace a path."
+
+
+def _doubt(
+    built: tuple[Hop, list[Finding], list[Question]],
+) -> tuple[Hop, list[Finding], list[Question]]:
+    """The user reports a failure: what a hop only assumed becomes a real question."""
+    hop, blockers, pending = built
+    if hop.status != "pass" or not any(q.assumed for q in pending):
+        return built
+    pending = [q.model_copy(update={"assumed": False}) for q in pending]
+    hop = hop.model_copy(
+        update={
+            "status": "unknown",
+            "questions": sorted({q.id for q in pending}),
+            "assumptions": [],
+        }
+    )
+    return hop, blockers, pending
+
+
+def _dedupe_causes(causes: list[Cause], cat: Catalogue) -> list[Cause]:
+    seen: set[tuple[str, str]] = set()
+    certain = [c for c in causes if c.certain]
+    maybe = [c for c in causes if not c.certain]
+    certain.sort(
+        key=lambda c: (
+            c.hop if c.hop is not None else -1,
+            SEVERITY_ORDER.get(c.severity or "info", 3),
+            c.rule,
+            c.title,
+        )
+    )
+    maybe.sort(key=lambda c: (-cat.rules[c.rule].prior, c.hop or 0, c.rule))
+    out: list[Cause] = []
+    for c in certain + maybe:
+        key = (c.rule, c.title)
+        if key not in seen and not (not c.certain and any(x.rule == c.rule for x in out)):
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def assemble(
+    cat: Catalogue,
+    facts: list[Fact],
+    firings: list[Firing],
+    *,
+    lang: str = "en",
+    source: str | None = None,
+) -> Report:
+    """Put the report together from the final facts and the firings."""
+    asm = _Assembler(cat, facts, firings, lang)
+    findings = [(fact, asm.finding(fact)) for fact in asm.by_kind["finding"]]
+    findings.sort(
+        key=lambda p: (SEVERITY_ORDER[p[1].severity], p[1].rule, p[1].title, canonical(p[0]))
+    )
+    asks = [(fact, asm.question(fact)) for fact in asm.by_kind["ask"]]
+    asks.sort(key=lambda p: (p[1].id, p[1].text, canonical(p[0])))
+    verdicts = [
+        asm.verdict(sym, findings, asks)
+        for sym in sorted(asm.by_kind["symptom"], key=lambda s: s["symptom"])
+    ]
+    questions: dict[tuple[str, str], Question] = {}
+    for _, q in asks:
+        questions.setdefault((q.id, q.text), q)
+    unique_findings: dict[tuple[str, str], Finding] = {}
+    for _, f in findings:
+        unique_findings.setdefault((f.rule, f.title), f)
+    trace = sorted(
+        (
+            TraceEntry(
+                rule=firing.rule,
+                matched={alias: fact_id(f) for alias, f in sorted(firing.matched.items())},
+                produced=sorted(fact_id(p) for p in firing.produced),
+            )
+            for firing in firings
+        ),
+        key=lambda t: (t.rule, sorted(t.matched.items()), t.produced),
+    )
+    return Report(
+        source=source,
+        verdicts=verdicts,
+        findings=list(unique_findings.values()),
+        questions=sorted(questions.values(), key=lambda q: (q.id, q.text)),
+        trace=trace,
+        facts={fact_id(f): f for f in sorted(facts, key=canonical)},
+    )
+
+
+def evaluate(setup: Setup, *, rule_dirs: tuple[str, ...] = ()) -> tuple[Catalogue, Run]:
+    """Run every rule over a setup; the raw firings and facts (for tests and tools)."""
+    eng = engine_for(rule_dirs)
+    return eng.catalogue, eng.run(build_facts(setup))
+
+
+def firing_params(rule: Rule, firing: Firing) -> dict[str, Any]:
+    """The parameters a firing fills into its rule's texts."""
+    params: dict[str, Any] = _resolve(rule.params, firing.matched)
+    return params
+
+
+def diagnose(
+    setup: Setup, *, rule_dirs: tuple[str, ...] = (), lang: str = "en", source: str | None = None
+) -> Report:
+    """Run every rule over a setup and return the whole report."""
+    cat, run = evaluate(setup, rule_dirs=rule_dirs)
+    return assemble(cat, list(run.facts.values()), run.firings, lang=lang, source=source)

@@ -1,0 +1,188 @@
+"""The only module that imports durable-rules.
+
+It works around the engine's traps (see the project notes on durable-rules 2.0.28):
+- no background dispatcher threads (`_run` is disabled), one host per process and catalogue;
+- a fresh session (sid) per diagnosis, always deleted;
+- negations guarded by phase facts, asserted level by level (stratified negation);
+- a catch-all rule, so no fact is ever "not handled" and dropped;
+- duplicate facts removed before they reach the engine;
+- exceptions inside actions recorded and raised, never swallowed;
+- one lock: calls from several threads are serialized (the C code holds the GIL anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from durable import engine as durable_engine
+
+from diagnose.catalogue import PHASE_KIND, Catalogue, Rule, compile_rule
+from diagnose.errors import EngineError
+
+RULESET = "netwhy"
+_SINK = "__sink"
+Fact = dict[str, Any]
+
+
+def canonical(fact: Fact) -> str:
+    """Stable text of a fact, the key for de-duplication and ordering."""
+    return json.dumps(fact, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fact_id(fact: Fact) -> str:
+    """A short id that depends on the fact's content only (so reports are reproducible)."""
+    return f"{fact['kind']}:{hashlib.sha1(canonical(fact).encode()).hexdigest()[:8]}"
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule firing: the rule and the facts each of its patterns matched."""
+
+    rule: str
+    matched: dict[str, Fact]
+    produced: list[Fact]
+
+
+@dataclass
+class Run:
+    """Everything one diagnosis collects; engine actions append to it."""
+
+    facts: dict[str, Fact] = field(default_factory=dict)  # canonical text -> fact
+    firings: list[Firing] = field(default_factory=list)
+    pending: list[Fact] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+Effect = Callable[[Rule, dict[str, Fact]], list[Fact]]
+
+
+def _clean(fact: Any) -> Fact:
+    return {k: v for k, v in dict(fact).items() if k not in ("sid", "_salt")}
+
+
+class _Host(durable_engine.Host):  # type: ignore[misc]
+    """A durable host without the timer threads that race with the caller."""
+
+    def __init__(self, actions: dict[str, Callable[[Any], None]]) -> None:
+        self._actions = actions
+        super().__init__()
+
+    def _run(self) -> None:  # the stock version starts two self-rescheduling timer threads
+        pass
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        return self._actions[action_name]
+
+
+class Engine:
+    """A compiled catalogue, ready to run diagnoses."""
+
+    def __init__(self, catalogue: Catalogue, effect: Effect) -> None:
+        self.catalogue = catalogue
+        self._effect = effect
+        self._lock = threading.RLock()
+        self._runs: dict[str, Run] = {}
+        actions: dict[str, Callable[[Any], None]] = {
+            rid: self._action(rule) for rid, rule in catalogue.rules.items()
+        }
+        actions[_SINK] = lambda c: None
+        definition: dict[str, Any] = {
+            rid: compile_rule(rule, catalogue.levels.get(rid, 1))
+            for rid, rule in catalogue.rules.items()
+        }
+        # Every fact matches the first pattern, no fact ever matches the second: so every
+        # fact counts as handled and is stored, and this rule never fires.
+        definition[_SINK] = {
+            "all": [{"a": {"$ex": {"kind": 1}}}, {"b": {"$ex": {"__never__": 1}}}],
+            "run": _SINK,
+        }
+        self._host = _Host(actions)
+        try:
+            self._host.set_rulesets({RULESET: copy.deepcopy(definition)})
+        except Exception as exc:  # durable reports a bare error code
+            raise EngineError(f"the rule engine refused the ruleset: {exc}") from exc
+
+    def _action(self, rule: Rule) -> Callable[[Any], None]:
+        def act(c: Any) -> None:
+            run = self._runs.get(c.s.sid)
+            if run is None:
+                return
+            try:
+                matched = {
+                    alias: _clean(fact)
+                    for alias, fact in c._m.items()
+                    if alias != "phase" and isinstance(fact, dict)
+                }
+                produced = self._effect(rule, matched)
+                run.firings.append(Firing(rule.id, matched, produced))
+                run.pending.extend(produced)
+            except Exception as exc:  # durable would swallow it
+                run.errors.append(f"rule {rule.id}: {type(exc).__name__}: {exc}")
+
+        return act
+
+    def _assert(self, sid: str, run: Run, facts: Iterable[Fact]) -> None:
+        fresh = []
+        for fact in facts:
+            key = canonical(fact)
+            if key not in run.facts:
+                run.facts[key] = fact
+                fresh.append((key, fact))
+        fresh.sort(key=lambda kv: kv[0])
+        for _, fact in fresh:
+            self._assert_one(sid, run, fact)
+
+    def _assert_one(self, sid: str, run: Run, fact: Fact) -> None:
+        # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
+        # refused as duplicates; a salt field no pattern reads gives them another hash.
+        for salt in range(4):
+            body = {**fact, "sid": sid} if salt == 0 else {**fact, "sid": sid, "_salt": salt}
+            try:
+                self._host.assert_fact(RULESET, body)
+                return
+            except durable_engine.MessageObservedException:
+                continue
+            except Exception as exc:
+                raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
+        run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
+
+    def _drain(self, sid: str, run: Run) -> None:
+        rounds = 0
+        while run.pending:
+            rounds += 1
+            if rounds > 1000:
+                raise EngineError("derivations did not settle after 1000 rounds (a rule loop?)")
+            batch, run.pending = run.pending, []
+            self._assert(sid, run, batch)
+
+    def run(self, facts: list[Fact]) -> Run:
+        """Assert the facts, let every rule fire to a fixpoint, and return what happened."""
+        with self._lock:
+            sid = uuid.uuid4().hex
+            run = Run()
+            self._runs[sid] = run
+            try:
+                self._assert(sid, run, facts)
+                self._drain(sid, run)
+                for level in range(1, self.catalogue.max_level + 1):
+                    self._assert(sid, run, [{"kind": PHASE_KIND, "level": level}])
+                    self._drain(sid, run)
+                state = self._host.get_state(RULESET, sid)
+                if state and state.get("exception"):
+                    run.errors.append(str(state["exception"]))
+            finally:
+                del self._runs[sid]
+                # A sid that never got a fact has no state to delete.
+                with contextlib.suppress(Exception):
+                    self._host.delete_state(RULESET, sid)
+        if run.errors:
+            raise EngineError("; ".join(sorted(set(run.errors))))
+        return run

@@ -1,0 +1,635 @@
+"""Flatten a Setup into engine facts, plus the relations the engine cannot compute itself.
+
+Facts are flat dicts with a `kind`; values stay typed (80, not "80"); unknown values are left
+out (the engine treats a missing key and None differently, see the project notes). The
+relations computed here are arithmetic, not diagnosis: CIDR membership and overlap, address
+scopes, which entity an address belongs to, and host-port collisions.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from diagnose.model import Container, Setup, Symptom, parse_forward
+from diagnose.ports import address_scope, parse_listen, parse_port_range
+from diagnose.yamltext import parse
+
+Fact = dict[str, Any]
+IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DOCKER0_SUBNET = "172.17.0.0/16"
+DOCKER0_GATEWAY = "172.17.0.1"
+MAX_EXPANDED_PORTS = 2048
+WELL_KNOWN_VMNETS = {"vmnet0": "bridged", "vmnet1": "hostonly", "vmnet8": "nat"}
+HOST_ALIASES = ("host.docker.internal", "gateway.docker.internal", "host-gateway")
+
+
+@cache
+def vm_defaults() -> dict[str, dict[str, dict[str, str]]]:
+    """Per hypervisor and mode: the default switch, subnet, gateway (knowledge/modes.yaml)."""
+    text = resources.files("diagnose.knowledge").joinpath("modes.yaml").read_text("utf-8")
+    data: dict[str, dict[str, dict[str, str]]] = parse(text, "knowledge/modes.yaml").data
+    return data
+
+
+@cache
+def says_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """Error-message classes (refused, timeout, dns...) and their patterns (knowledge/says.yaml)."""
+    text = resources.files("diagnose.knowledge").joinpath("says.yaml").read_text("utf-8")
+    data = parse(text, "knowledge/says.yaml").data
+    return [(cls, re.compile("|".join(pats), re.IGNORECASE)) for cls, pats in data.items()]
+
+
+def classify_says(says: str | None) -> str | None:
+    """The class of an error message the user quotes, or None."""
+    if not says:
+        return None
+    for cls, pattern in says_patterns():
+        if pattern.search(says):
+            return cls
+    return None
+
+
+def _put(fact: Fact, **values: Any) -> Fact:
+    """Set only the known values."""
+    for key, value in values.items():
+        if value is not None:
+            fact[key] = value
+    return fact
+
+
+def _iface(text: str | None) -> tuple[str | None, int | None, str | None]:
+    """Split an address like 192.168.1.10/24 into (address, prefix, subnet)."""
+    if text is None:
+        return None, None, None
+    if "/" in text:
+        iface = ipaddress.ip_interface(text)
+        return str(iface.ip), iface.network.prefixlen, str(iface.network)
+    return text, None, None
+
+
+def _net(text: str | None) -> IPNet | None:
+    return ipaddress.ip_network(text, strict=False) if text else None
+
+
+def _inside(address: str | None, subnet: str | None) -> bool | None:
+    if address is None or subnet is None:
+        return None
+    return ipaddress.ip_address(address) in ipaddress.ip_network(subnet, strict=False)
+
+
+@dataclass
+class _Site:
+    """An address range somebody routes: the LAN, a VPN, a VM network, a Docker network."""
+
+    kind: str
+    name: str
+    subnet: str
+
+
+_SITE_ORDER = ("lan", "vpn", "route", "vm_network", "dnet", "pool")
+
+
+class _Builder:
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.facts: list[Fact] = []
+        self.sites: list[_Site] = []
+        self.addresses: dict[str, tuple[str, str]] = {}  # ip -> (entity kind, name)
+
+    def add(self, kind: str, **values: Any) -> Fact:
+        fact = _put({"kind": kind}, **values)
+        self.facts.append(fact)
+        return fact
+
+    # ------------------------------------------------------------------------------ host/LAN
+
+    def host(self) -> None:
+        host = self.setup.host
+        primary = None
+        for iface in (host.interfaces or []) if host else []:
+            address, prefix, subnet = _iface(iface.address)
+            self.add(
+                "host_iface",
+                name=iface.name,
+                address=address,
+                prefix=prefix,
+                subnet=subnet,
+                gateway=iface.gateway,
+                type=iface.type,
+                up=iface.up,
+            )
+            if address:
+                self.addresses.setdefault(address, ("host", "host"))
+            if iface.type == "vpn" and subnet:
+                self.sites.append(_Site("vpn", iface.name or address or "vpn", subnet))
+            if primary is None and address and iface.type in (None, "ethernet", "wifi"):
+                primary = (iface, address, subnet)
+        for route in (host.routes or []) if host else []:
+            self.add("host_route", to=route.to, via=route.via, dev=route.dev, vpn=route.vpn)
+            self.sites.append(
+                _Site("vpn" if route.vpn else "route", route.dev or route.to, route.to)
+            )
+        for text in (host.listens or []) if host else []:
+            ln = parse_listen(text)
+            self.add(
+                "host_service", address=ln.address, port=ln.port, proto=ln.proto, scope=ln.scope
+            )
+        lan = self.setup.lan
+        lan_subnet = (lan.subnet if lan else None) or (primary[2] if primary else None)
+        lan_gateway = (lan.gateway if lan else None) or (primary[0].gateway if primary else None)
+        # The host always exists, even when nothing is known about it.
+        resolver = host.resolver if host else None
+        self.add(
+            "host",
+            os=host.os if host else None,
+            docker=self._docker_platform(),
+            address=primary[1] if primary else None,
+            nic=primary[0].name if primary else None,
+            nic_type=primary[0].type if primary else None,
+            ip_forward=host.ip_forward if host else None,
+            forward_policy=host.forward_policy if host else None,
+            bridge_netfilter=host.bridge_netfilter if host else None,
+            firewall=host.firewall if host else None,
+            services_known=host.listens is not None if host else False,
+            resolver_loopback=(
+                any(ipaddress.ip_address(r).is_loopback for r in resolver) if resolver else None
+            ),
+            desktop_host_networking=host.docker_desktop_host_networking if host else None,
+        )
+        if lan_subnet or lan_gateway or lan is not None:
+            self.add("lan", subnet=lan_subnet, gateway=lan_gateway, dns_known=bool(lan and lan.dns))
+            if lan_subnet:
+                self.sites.append(_Site("lan", "lan", lan_subnet))
+        self.lan_subnet = lan_subnet
+        self.lan_gateway = lan_gateway
+
+    def _docker_platform(self) -> str | None:
+        host = self.setup.host
+        if host and host.docker:
+            return host.docker
+        return None
+
+    # ------------------------------------------------------------------------------------ VMs
+
+    def vms(self) -> None:
+        networks = {n.name.lower(): n for n in self.setup.vm_networks or []}
+        for net in self.setup.vm_networks or []:
+            defaults = vm_defaults().get(net.hypervisor or "", {}).get(net.mode or "", {})
+            subnet = net.subnet or defaults.get("subnet")
+            host_addr, _, _ = _iface(net.host_address)
+            self.add(
+                "vm_network",
+                name=net.name,
+                hypervisor=net.hypervisor,
+                mode=net.mode,
+                subnet=subnet,
+                subnet_default=True if (subnet and not net.subnet) else None,
+                gateway=net.gateway or defaults.get("gateway"),
+                host_adapter=net.host_adapter,
+                host_adapter_enabled=net.host_adapter_enabled,
+                host_address=host_addr,
+                dhcp=net.dhcp,
+                dhcp_service=net.dhcp_service,
+                nat_service=net.nat_service,
+                bridged_to=net.bridged_to,
+                bridged_to_auto=(net.bridged_to.lower() == "auto") if net.bridged_to else None,
+            )
+            if subnet and net.mode not in ("bridged", "external"):
+                self.sites.append(_Site("vm_network", net.name, subnet))
+            for text in net.port_forwards or []:
+                self._forward(text, network=net.name)
+        for vm in self.setup.vms or []:
+            self.add(
+                "vm",
+                name=vm.name,
+                hypervisor=vm.hypervisor,
+                os=vm.os,
+                adapters_known=vm.adapters is not None,
+                services_known=vm.listens is not None,
+            )
+            for text in vm.listens or []:
+                ln = parse_listen(text)
+                self.add(
+                    "vm_service",
+                    vm=vm.name,
+                    address=ln.address,
+                    port=ln.port,
+                    proto=ln.proto,
+                    scope=ln.scope,
+                )
+            for index, adapter in enumerate(vm.adapters or []):
+                self._adapter(vm.name, vm.hypervisor, index, adapter, networks)
+        # Forwards on a NAT network name their guest by address; tie them to the VM.
+        for fact in self.facts:
+            if fact["kind"] == "forward" and "vm" not in fact and "guest_ip" in fact:
+                owner = self.addresses.get(fact["guest_ip"])
+                if owner and owner[0] == "vm":
+                    fact["vm"] = owner[1]
+
+    def _adapter(
+        self, vm: str, hypervisor: str | None, index: int, adapter: Any, networks: dict[str, Any]
+    ) -> None:
+        net = networks.get((adapter.network or "").lower())
+        mode = adapter.mode
+        effective = mode
+        if mode in (None, "custom") and adapter.network:
+            effective = (net.mode if net and net.mode else None) or WELL_KNOWN_VMNETS.get(
+                adapter.network.lower(), effective
+            )
+        defaults = vm_defaults().get(hypervisor or "", {}).get(effective or "", {})
+        network = adapter.network or defaults.get("switch")
+        address, prefix, subnet = _iface(adapter.address)
+        net_subnet = (net.subnet if net else None) or defaults.get("subnet")
+        gateway = adapter.gateway
+        fact = self.add(
+            "adapter",
+            vm=vm,
+            index=index,
+            hypervisor=hypervisor,
+            mode=mode,
+            effective_mode=effective,
+            network=network,
+            network_default=True if (network and not adapter.network) else None,
+            network_mode=net.mode if net else None,
+            mode_conflict=(
+                True
+                if (net and net.mode and mode not in (None, "custom") and net.mode != mode)
+                else None
+            ),
+            address=address,
+            prefix=prefix,
+            subnet=subnet,
+            gateway=gateway,
+            dhcp=adapter.dhcp,
+            connected=adapter.connected,
+            bridged_to=adapter.bridged_to,
+            dns_known=adapter.dns is not None,
+            in_lan_subnet=_inside(address, self.lan_subnet),
+            gateway_in_lan=_inside(gateway, self.lan_subnet),
+            gateway_is_lan_gateway=(gateway == self.lan_gateway)
+            if (gateway and self.lan_gateway)
+            else None,
+            in_network_subnet=_inside(address, net_subnet),
+            gateway_in_subnet=_inside(gateway, subnet) if subnet else None,
+            network_subnet=net_subnet,
+        )
+        if address:
+            self.addresses.setdefault(address, ("vm", vm))
+        for text in adapter.port_forwards or []:
+            self._forward(text, vm=vm, adapter=index, network=fact.get("network"))
+
+    def _forward(self, text: str, **where: Any) -> None:
+        fwd = parse_forward(text)
+        self.add("forward", spec=text, **where, **fwd)
+
+    # --------------------------------------------------------------------------------- Docker
+
+    def docker(self) -> None:
+        docker = self.setup.docker
+        if docker is None:
+            return
+        daemon = docker.daemon
+        bip_address, _, bip_subnet = _iface(daemon.bip if daemon else None)
+        if daemon is not None:
+            dns = daemon.dns or []
+            self.add(
+                "daemon",
+                bip=daemon.bip,
+                bip_subnet=bip_subnet,
+                bip_is_network_address=(
+                    ipaddress.ip_interface(daemon.bip).ip
+                    == ipaddress.ip_interface(daemon.bip).network.network_address
+                )
+                if daemon.bip and "/" in daemon.bip
+                else None,
+                dns_known=daemon.dns is not None,
+                dns_loopback=any(ipaddress.ip_address(d).is_loopback for d in dns) if dns else None,
+                iptables=daemon.iptables,
+                ip_forward=daemon.ip_forward,
+                userland_proxy=daemon.userland_proxy,
+                ip=daemon.ip,
+            )
+            for pool in daemon.default_address_pools or []:
+                self.add("pool", base=pool.base, size=pool.size)
+                self.sites.append(_Site("pool", pool.base, pool.base))
+        declared = {n.name: n for n in docker.networks or []}
+        if "bridge" not in declared:
+            subnet = bip_subnet or DOCKER0_SUBNET
+            self.add(
+                "dnet",
+                name="bridge",
+                driver="bridge",
+                default_bridge=True,
+                bridge="docker0",
+                subnet=subnet,
+                gateway=bip_address or DOCKER0_GATEWAY,
+                subnet_default=True if not bip_subnet else None,
+                declared=False,
+            )
+            self.sites.append(_Site("dnet", "bridge", subnet))
+        for net in docker.networks or []:
+            default = net.name == "bridge"
+            self.add(
+                "dnet",
+                name=net.name,
+                driver=net.driver or "bridge",
+                default_bridge=default,
+                bridge="docker0" if default else f"br-{net.name}",
+                subnet=net.subnet or (bip_subnet or DOCKER0_SUBNET if default else None),
+                gateway=net.gateway,
+                internal=net.internal,
+                external=net.external,
+                declared=True,
+            )
+            if net.subnet and (net.driver or "bridge") in (
+                "bridge",
+                "overlay",
+                "macvlan",
+                "ipvlan",
+            ):
+                self.sites.append(_Site("dnet", net.name, net.subnet))
+        attached = set(declared) | {"bridge"}
+        for container in docker.containers or []:
+            for name in self._container(container):
+                if name not in attached:
+                    attached.add(name)
+                    self.add(
+                        "dnet",
+                        name=name,
+                        driver="bridge",
+                        default_bridge=False,
+                        bridge=f"br-{name}",
+                        declared=False,
+                    )
+        self._pools(docker)
+        self._port_clashes(docker.containers or [])
+
+    def _container(self, ct: Container) -> list[str]:
+        """Add a container's facts; return the names of the networks it joins."""
+        raw = ct.network_mode
+        mode: str | None
+        target: str | None = None
+        if raw is None:
+            mode = "network" if ct.networks else None
+        elif raw in ("bridge", "host", "none"):
+            mode = raw
+        elif raw.split(":", 1)[0].lower() in ("container", "service"):
+            mode, target = "container", raw.split(":", 1)[1].strip()
+        else:
+            mode, target = "network", raw
+        joined: list[str] = []
+        ips: list[str] = []
+        if mode == "bridge":
+            joined.append("bridge")
+        elif mode == "network" and target:
+            joined.append(target)
+        for att in ct.networks or []:
+            if att.name not in joined:
+                joined.append(att.name)
+        for name in joined:
+            att_ip = next((a.ip for a in ct.networks or [] if a.name == name and a.ip), None)
+            ip = att_ip or (ct.ip if len(joined) == 1 else None)
+            self.add("attach", container=ct.name, network=name, ip=ip)
+            if ip:
+                ips.append(ip)
+        if mode is None and ct.ip:
+            ips.append(ct.ip)
+        for ip in ips:
+            self.addresses.setdefault(ip, ("container", ct.name))
+        extra_hosts = ct.extra_hosts or []
+        self.add(
+            "container",
+            name=ct.name,
+            image=ct.image,
+            mode=mode,
+            target=target,
+            ip=ct.ip,
+            ports_known=ct.ports is not None,
+            listens_known=ct.listens is not None,
+            expose_known=ct.expose is not None,
+            dns_known=ct.dns is not None,
+            has_own_dns=True if ct.dns else None,
+            hostname=ct.hostname,
+            host_gateway=any("host-gateway" in h for h in extra_hosts) or None,
+            networks_count=len(joined),
+            running=ct.running,
+            profiles=",".join(sorted(ct.profiles)) if ct.profiles else None,
+        )
+        expanded = 0
+        for pub in ct.ports or []:
+            host = parse_port_range(pub.published, "port") if pub.published else None
+            target_range = parse_port_range(pub.target, "port")
+            from diagnose.ports import Mapping
+
+            mapping = Mapping(pub.host_ip, host, target_range, pub.protocol)
+            spec = pub.text or _publish_text(pub.host_ip, pub.published, pub.target, pub.protocol)
+            for host_port, container_port in mapping.pairs():
+                expanded += 1
+                if expanded > MAX_EXPANDED_PORTS:
+                    self.add(
+                        "publish_range", container=ct.name, spec=spec, limit=MAX_EXPANDED_PORTS
+                    )
+                    break
+                self.add(
+                    "publish",
+                    container=ct.name,
+                    host_ip=pub.host_ip,
+                    host_ip_scope=address_scope(pub.host_ip) if pub.host_ip else "any",
+                    host_port=host_port,
+                    ephemeral=True if host_port is None else None,
+                    container_port=container_port,
+                    proto=pub.protocol,
+                    spec=spec,
+                )
+        for text in ct.expose or []:
+            body, _, proto = text.partition("/")
+            rng = parse_port_range(body, "exposed port")
+            for port in range(rng.start, min(rng.end, rng.start + MAX_EXPANDED_PORTS) + 1):
+                self.add("expose", container=ct.name, port=port, proto=proto or "tcp")
+        for text in ct.listens or []:
+            ln = parse_listen(text)
+            self.add(
+                "listen",
+                container=ct.name,
+                address=ln.address,
+                port=ln.port,
+                proto=ln.proto,
+                scope=ln.scope,
+            )
+        return joined
+
+    def _pools(self, docker: Any) -> None:
+        daemon = docker.daemon
+        pools = daemon.default_address_pools if daemon else None
+        if not pools:
+            return
+        capacity = 0
+        for pool in pools:
+            base = ipaddress.ip_network(pool.base)
+            capacity += (
+                2 ** max(pool.size - base.prefixlen, 0) if pool.size >= base.prefixlen else 0
+            )
+        needed = sum(1 for n in docker.networks or [] if not n.subnet and n.name != "bridge")
+        self.add(
+            "pool_usage",
+            capacity=capacity,
+            needed=needed,
+            exhausted=True if needed > capacity else None,
+        )
+
+    def _port_clashes(self, containers: list[Container]) -> None:
+        by_port: dict[tuple[int, str], list[Fact]] = {}
+        for fact in self.facts:
+            if fact["kind"] == "publish" and "host_port" in fact:
+                by_port.setdefault((fact["host_port"], fact["proto"]), []).append(fact)
+        profiles = {c.name: set(c.profiles or []) for c in containers}
+        for (port, proto), pubs in sorted(by_port.items()):
+            for i, a in enumerate(pubs):
+                for b in pubs[i + 1 :]:
+                    if a["container"] == b["container"]:
+                        continue
+                    if not _ips_overlap(a.get("host_ip"), b.get("host_ip")):
+                        continue
+                    pa, pb = profiles.get(a["container"]), profiles.get(b["container"])
+                    if pa and pb and not (pa & pb):
+                        continue  # never started together
+                    first, second = sorted((a["container"], b["container"]))
+                    self.add(
+                        "port_clash",
+                        a=first,
+                        b=second,
+                        host_port=port,
+                        proto=proto,
+                        host_ip=a.get("host_ip") or b.get("host_ip"),
+                    )
+
+    # ------------------------------------------------------------------------------ relations
+
+    def overlaps(self) -> None:
+        sites = sorted(self.sites, key=lambda s: (_SITE_ORDER.index(s.kind), s.name, s.subnet))
+        seen: set[tuple[str, str, str, str]] = set()
+        for i, a in enumerate(sites):
+            for b in sites[i + 1 :]:
+                if a.kind == b.kind and a.kind not in ("dnet", "vm_network"):
+                    continue
+                if (a.kind, a.name) == (b.kind, b.name):
+                    continue
+                na, nb = _net(a.subnet), _net(b.subnet)
+                if na is None or nb is None or na.version != nb.version or not na.overlaps(nb):
+                    continue
+                key = (a.kind, a.name, b.kind, b.name)
+                if key in seen:
+                    continue
+                seen.add(key)
+                self.add(
+                    "overlap",
+                    a_kind=a.kind,
+                    a_name=a.name,
+                    a_subnet=a.subnet,
+                    b_kind=b.kind,
+                    b_name=b.name,
+                    b_subnet=b.subnet,
+                    same=True if na == nb else None,
+                )
+
+    def symptoms(self) -> None:
+        for sym in self.setup.symptoms or []:
+            self.add("symptom", **self._symptom(sym))
+
+    def _endpoint(self, text: str | None, prefix: str) -> dict[str, Any]:
+        if text is None:
+            return {}
+        if text in ("lan", "host", "internet"):
+            return {f"{prefix}_kind": text}
+        kind, sep, name = text.partition(":")
+        if sep and kind in ("vm", "container"):
+            return {f"{prefix}_kind": kind, f"{prefix}_name": name}
+        owner = self.addresses.get(text)
+        if owner:
+            out = {f"{prefix}_kind": owner[0], f"{prefix}_address": text}
+            if owner[0] != "host":
+                out[f"{prefix}_name"] = owner[1]
+            return out
+        if self.lan_subnet and _inside(text, self.lan_subnet):
+            return {f"{prefix}_kind": "lan", f"{prefix}_address": text}
+        ip = ipaddress.ip_address(text)
+        if ip.is_global:
+            return {f"{prefix}_kind": "internet", f"{prefix}_address": text}
+        return {f"{prefix}_kind": "address", f"{prefix}_address": text}
+
+    def _symptom(self, sym: Symptom) -> dict[str, Any]:
+        out: dict[str, Any] = {"symptom": sym.id, "proto": sym.proto}
+        out.update(self._endpoint(sym.from_, "from"))
+        out.update(self._endpoint(sym.to, "to"))
+        says_class = classify_says(sym.says)
+        _put(out, port=sym.port, says=sym.says, says_class=says_class)
+        if sym.dial:
+            dial = sym.dial.strip()
+            out["dial"] = dial
+            out["dial_kind"] = _dial_kind(dial)
+            if out["dial_kind"] == "ip":
+                owner = self.addresses.get(dial)
+                if owner:
+                    out["dial_owner_kind"] = owner[0]
+                    out["dial_owner"] = owner[1]
+        kind = sym.type
+        if kind is None:
+            if says_class in ("allocated", "in-use"):
+                kind = "start"
+            elif says_class == "dns" or (sym.to is None and sym.dial):
+                kind = "resolve"
+            else:
+                kind = "connect"
+        out["type"] = kind
+        return out
+
+
+def _dial_kind(dial: str) -> str:
+    lowered = dial.lower()
+    if lowered == "localhost" or lowered.startswith("127.") or lowered == "::1":
+        return "localhost"
+    if lowered in HOST_ALIASES:
+        return "host-alias"
+    try:
+        ipaddress.ip_address(dial)
+        return "ip"
+    except ValueError:
+        return "name"
+
+
+def _ips_overlap(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return True
+    if address_scope(a) == "any" or address_scope(b) == "any":
+        return ipaddress.ip_address(a).version == ipaddress.ip_address(b).version
+    return a == b
+
+
+def _publish_text(host_ip: str | None, published: str | None, target: str, proto: str) -> str:
+    text = target if not published else f"{published}:{target}"
+    if host_ip:
+        text = f"{host_ip}:{text}" if ":" not in host_ip else f"[{host_ip}]:{text}"
+    return text if proto == "tcp" else f"{text}/{proto}"
+
+
+def build_facts(setup: Setup) -> list[Fact]:
+    """All facts of a setup, in a stable order."""
+    builder = _Builder(setup)
+    builder.host()
+    builder.vms()
+    builder.docker()
+    builder.overlaps()
+    builder.symptoms()
+    return builder.facts
+
+
+def iter_kinds(facts: list[Fact], kind: str) -> Iterator[Fact]:
+    """The facts of one kind."""
+    return (f for f in facts if f["kind"] == kind)

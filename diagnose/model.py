@@ -1,0 +1,627 @@
+"""The Setup: one normalized description of a reported network, whatever it was read from.
+
+Every field is optional: a person may not know it, and unknown is a value (None), not an error.
+The words "unknown" and "?" are accepted wherever a value goes and mean the same.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from diagnose.ports import (
+    PortSyntaxError,
+    Proto,
+    parse_listen,
+    parse_port_range,
+    parse_publish,
+)
+
+UNKNOWN_WORDS = frozenset({"unknown", "?", "unsure", "don't know", "dont know"})
+
+
+def _unknown_to_none(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in UNKNOWN_WORDS:
+        return None
+    return value
+
+
+def _lower(value: Any) -> Any:
+    value = _unknown_to_none(value)
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+
+
+def _interface(value: str) -> str:
+    """An address with an optional prefix: 192.168.1.10/24 or 192.168.1.10."""
+    try:
+        if "/" in value:
+            return str(ipaddress.ip_interface(value.strip()))
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address (with an optional /prefix)") from None
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a subnet such as 192.168.1.0/24") from None
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("a name cannot be empty")
+    return value
+
+
+Address = Annotated[str, AfterValidator(_address)]
+Interface = Annotated[str, AfterValidator(_interface)]
+Subnet = Annotated[str, AfterValidator(_network)]
+Name = Annotated[str, AfterValidator(_name)]
+
+
+def _lowered(values: tuple[str, ...]) -> Any:
+    return Annotated[Literal[values], BeforeValidator(_lower)]
+
+
+OS = Literal["linux", "windows", "mac"]
+DockerPlatform = Literal["engine", "desktop", "wsl2", "none"]
+Hypervisor = Literal["vmware", "virtualbox", "libvirt", "hyperv"]
+AdapterMode = Literal[
+    "bridged",
+    "nat",
+    "hostonly",
+    "custom",
+    "internal",
+    "natnetwork",
+    "private",
+    "external",
+    "default",
+    "isolated",
+    "routed",
+    "user",
+    "disconnected",
+]
+ServiceState = Literal["running", "stopped"]
+InterfaceType = Literal["ethernet", "wifi", "vpn", "bridge", "virtual", "loopback"]
+Firewall = Literal["ufw", "firewalld", "iptables", "nftables", "windows", "none"]
+ForwardPolicy = Literal["accept", "drop"]
+NetworkDriver = Literal["bridge", "host", "none", "macvlan", "ipvlan", "overlay", "nat"]
+
+_MODE_ALIASES = {
+    "host-only": "hostonly",
+    "host_only": "hostonly",
+    "hostonlyif": "hostonly",
+    "bridge": "bridged",
+    "nat-network": "natnetwork",
+    "nat_network": "natnetwork",
+    "default switch": "default",
+    "default-switch": "default",
+    "none": "disconnected",
+}
+_OS_ALIASES = {"macos": "mac", "osx": "mac", "darwin": "mac", "win": "windows", "win10": "windows"}
+_DOCKER_ALIASES = {
+    "docker desktop": "desktop",
+    "docker-desktop": "desktop",
+    "dockerd": "engine",
+    "docker engine": "engine",
+    "docker-ce": "engine",
+    "no": "none",
+    "false": "none",
+}
+_HYPERVISOR_ALIASES = {
+    "vmware workstation": "vmware",
+    "workstation": "vmware",
+    "fusion": "vmware",
+    "esx": "vmware",
+    "esxi": "vmware",
+    "vbox": "virtualbox",
+    "kvm": "libvirt",
+    "qemu": "libvirt",
+    "virt-manager": "libvirt",
+    "hyper-v": "hyperv",
+}
+
+
+def _alias(table: dict[str, str]) -> BeforeValidator:
+    def convert(value: Any) -> Any:
+        value = _lower(value)
+        return table.get(value, value) if isinstance(value, str) else value
+
+    return BeforeValidator(convert)
+
+
+class Model(BaseModel):
+    """Base: unknown fields are refused (a typo is an error, not silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_words(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: _unknown_to_none(v) for k, v in data.items()}
+        return data
+
+
+# ---------------------------------------------------------------------------------------- host
+
+
+class HostInterface(Model):
+    """A network interface of the host (its NIC, Wi-Fi, a VPN tunnel, a host adapter)."""
+
+    name: Name | None = None
+    address: Interface | None = Field(None, description="address with prefix, 192.168.1.10/24")
+    gateway: Address | None = None
+    type: Annotated[InterfaceType | None, _alias({"wireless": "wifi", "wlan": "wifi"})] = None
+    up: bool | None = None
+
+
+class Route(Model):
+    """A route on the host, e.g. a VPN's `10.8.0.0/16 via tun0`."""
+
+    to: Subnet
+    via: Address | None = None
+    dev: Name | None = None
+    vpn: bool | None = None
+
+
+class Host(Model):
+    """The machine that runs the hypervisor and/or Docker."""
+
+    name: Name | None = None
+    os: Annotated[OS | None, _alias(_OS_ALIASES)] = None
+    docker: Annotated[DockerPlatform | None, _alias(_DOCKER_ALIASES)] = Field(
+        None, description="engine = dockerd on Linux; desktop = Docker Desktop; wsl2; none"
+    )
+    interfaces: list[HostInterface] | None = None
+    routes: list[Route] | None = None
+    ip_forward: bool | None = Field(None, description="net.ipv4.ip_forward")
+    forward_policy: Annotated[ForwardPolicy | None, BeforeValidator(_lower)] = Field(
+        None, description="policy of the iptables FORWARD chain"
+    )
+    bridge_netfilter: bool | None = Field(
+        None, description="net.bridge.bridge-nf-call-iptables (bridged frames cross iptables)"
+    )
+    firewall: Annotated[Firewall | None, BeforeValidator(_lower)] = None
+    resolver: list[Address] | None = Field(
+        None, description="nameservers in the host's /etc/resolv.conf"
+    )
+    listens: list[str] | None = Field(
+        None, description="services listening on the host: '127.0.0.1:5432', '0.0.0.0:53/udp'"
+    )
+    docker_desktop_host_networking: bool | None = Field(
+        None, description="Docker Desktop 4.34+ opt-in host networking enabled"
+    )
+
+    @field_validator("listens")
+    @classmethod
+    def _check_listens(cls, values: list[str] | None) -> list[str] | None:
+        return _check_listen_list(values)
+
+    @field_validator("resolver", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Lan(Model):
+    """The physical network the host sits on."""
+
+    subnet: Subnet | None = None
+    gateway: Address | None = None
+    dns: list[Address] | None = None
+
+    @field_validator("dns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+# ----------------------------------------------------------------------------------------- VMs
+
+
+def _check_listen_list(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    out = []
+    for value in values:
+        try:
+            parse_listen(str(value))
+        except PortSyntaxError as exc:
+            raise ValueError(str(exc)) from None
+        out.append(str(value))
+    return out
+
+
+def _check_forward_list(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    for value in values:
+        parse_forward(str(value))
+    return [str(v) for v in values]
+
+
+_FORWARD = re.compile(
+    r"(?:(?P<proto>tcp|udp):)?(?:(?P<host_ip>[\d.]+):)?(?P<host>\d+)"
+    r"\s*(?::|->|=)\s*(?:(?P<guest_ip>[\d.]+):)?(?P<guest>\d+)(?:/(?P<proto2>tcp|udp))?",
+    re.IGNORECASE,
+)
+
+
+def parse_forward(text: str) -> dict[str, Any]:
+    """Parse a NAT port forward: `2222:22`, `tcp:2222:22`, `2222 = 192.168.80.128:22`, `8080->80/udp`.
+
+    Returns host_port, guest_port, proto and the optional host_ip / guest_ip.
+    """
+    m = _FORWARD.fullmatch(str(text).strip())
+    if not m:
+        raise ValueError(
+            f"invalid port forward {text!r}: write HOSTPORT:GUESTPORT, e.g. 2222:22 or "
+            "tcp:2222:192.168.80.128:22"
+        )
+    out: dict[str, Any] = {
+        "host_port": int(m.group("host")),
+        "guest_port": int(m.group("guest")),
+        "proto": (m.group("proto") or m.group("proto2") or "tcp").lower(),
+    }
+    for key in ("host_ip", "guest_ip"):
+        if m.group(key):
+            out[key] = _address(m.group(key))
+    for key in ("host_port", "guest_port"):
+        if not 0 < out[key] <= 65535:
+            raise ValueError(f"invalid port forward {text!r}: ports run from 1 to 65535")
+    return out
+
+
+class VmNetwork(Model):
+    """A hypervisor's virtual network: VMnet8, vboxnet0, virbr0, a Hyper-V switch."""
+
+    name: Name
+    hypervisor: Annotated[Hypervisor | None, _alias(_HYPERVISOR_ALIASES)] = None
+    mode: Annotated[AdapterMode | None, _alias(_MODE_ALIASES)] = None
+    subnet: Subnet | None = None
+    gateway: Address | None = Field(None, description="the address guests use as gateway")
+    host_adapter: bool | None = Field(
+        None, description="the host's adapter on this network exists (VMnet1/VMnet8, vboxnet0)"
+    )
+    host_adapter_enabled: bool | None = None
+    host_address: Interface | None = Field(None, description="the host adapter's address")
+    dhcp: bool | None = None
+    dhcp_service: Annotated[ServiceState | None, BeforeValidator(_lower)] = None
+    nat_service: Annotated[ServiceState | None, BeforeValidator(_lower)] = None
+    bridged_to: str | None = Field(
+        None, description="physical adapter a bridged network uses; 'auto' for automatic"
+    )
+    port_forwards: list[str] | None = Field(
+        None, description="NAT port forwards: '2222 = 192.168.80.128:22' or 'tcp:8080:10.0.2.15:80'"
+    )
+
+    @field_validator("port_forwards")
+    @classmethod
+    def _check_forwards(cls, values: list[str] | None) -> list[str] | None:
+        return _check_forward_list(values)
+
+
+class VmAdapter(Model):
+    """One network adapter of a VM."""
+
+    mode: Annotated[AdapterMode | None, _alias(_MODE_ALIASES)] = None
+    network: Name | None = Field(None, description="VMnet8, vboxnet0, default, a switch name")
+    address: Interface | None = None
+    gateway: Address | None = None
+    dns: list[Address] | None = None
+    dhcp: bool | None = Field(None, description="the guest takes its address by DHCP")
+    connected: bool | None = None
+    bridged_to: str | None = None
+    port_forwards: list[str] | None = Field(
+        None, description="NAT port forwards to this VM: '2222:22', 'tcp:127.0.0.1:2222:22'"
+    )
+
+    @field_validator("port_forwards")
+    @classmethod
+    def _check_forwards(cls, values: list[str] | None) -> list[str] | None:
+        return _check_forward_list(values)
+
+    @field_validator("dns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Vm(Model):
+    """A virtual machine."""
+
+    name: Name
+    hypervisor: Annotated[Hypervisor | None, _alias(_HYPERVISOR_ALIASES)] = None
+    os: Annotated[OS | None, _alias(_OS_ALIASES)] = None
+    adapters: list[VmAdapter] | None = None
+    listens: list[str] | None = Field(None, description="services in the guest: '0.0.0.0:22'")
+
+    @field_validator("listens")
+    @classmethod
+    def _check_listens(cls, values: list[str] | None) -> list[str] | None:
+        return _check_listen_list(values)
+
+
+# -------------------------------------------------------------------------------------- Docker
+
+
+class AddressPool(Model):
+    """One entry of the daemon's default-address-pools."""
+
+    base: Subnet
+    size: int = Field(ge=1, le=128)
+
+
+class Daemon(Model):
+    """Settings of dockerd (daemon.json)."""
+
+    bip: Interface | None = Field(None, description="docker0's address with prefix")
+    default_address_pools: list[AddressPool] | None = None
+    dns: list[Address] | None = None
+    iptables: bool | None = None
+    ip_forward: bool | None = None
+    userland_proxy: bool | None = None
+    ip: Address | None = Field(None, description="default host IP for published ports")
+
+    @field_validator("dns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class DockerNetwork(Model):
+    """A Docker network (`docker network create`, a compose network)."""
+
+    name: Name
+    driver: Annotated[NetworkDriver | None, BeforeValidator(_lower)] = None
+    subnet: Subnet | None = None
+    gateway: Address | None = None
+    internal: bool | None = None
+    external: bool | None = None
+
+
+class Publish(Model):
+    """A published port in compose's long syntax; strings in `-p` syntax become this too."""
+
+    host_ip: Address | None = None
+    published: str | None = Field(None, description="host port or range; empty = ephemeral")
+    target: str = Field(description="container port or range")
+    protocol: Annotated[Proto, BeforeValidator(_lower)] = "tcp"
+    text: str | None = Field(None, description="the original -p text", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, bool):
+            raise ValueError("a port must be text such as '8080:80', not a boolean")
+        if isinstance(data, int):
+            data = str(data)
+        if isinstance(data, str):
+            try:
+                mapping = parse_publish(data)
+            except PortSyntaxError as exc:
+                raise ValueError(str(exc)) from None
+            return {
+                "host_ip": mapping.host_ip,
+                "published": str(mapping.host) if mapping.host else None,
+                "target": str(mapping.container),
+                "protocol": mapping.proto,
+                "text": data,
+            }
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("published", "target"):
+                if isinstance(data.get(key), int):
+                    data[key] = str(data[key])
+            data.pop("mode", None)  # swarm ingress vs host: same reachability for one host
+            data.pop("name", None)
+            data.pop("app_protocol", None)
+        return data
+
+    @field_validator("published", "target")
+    @classmethod
+    def _range(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        try:
+            return str(parse_port_range(str(value), "port"))
+        except PortSyntaxError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class Attachment(Model):
+    """A container's membership of one network."""
+
+    name: Name
+    ip: Address | None = Field(None, alias="ipv4_address")
+    aliases: list[str] | None = None
+
+
+class Container(Model):
+    """A container (`docker run`, a compose service)."""
+
+    name: Name
+    image: str | None = None
+    network_mode: str | None = Field(
+        None, description="bridge | host | none | container:NAME | service:NAME | a network name"
+    )
+    networks: list[Attachment] | None = None
+    ip: Address | None = Field(None, description="Container-IP on its (only) network")
+    ports: list[Publish] | None = Field(None, description="published ports, -p syntax")
+    expose: list[str] | None = Field(None, description="EXPOSE / expose: (publishes nothing)")
+    listens: list[str] | None = Field(None, description="where the app binds: '0.0.0.0:80'")
+    dns: list[Address] | None = None
+    hostname: str | None = None
+    extra_hosts: list[str] | None = None
+    links: list[str] | None = None
+    profiles: list[str] | None = None
+    running: bool | None = None
+
+    @field_validator("listens")
+    @classmethod
+    def _check_listens(cls, values: list[str] | None) -> list[str] | None:
+        return _check_listen_list(values)
+
+    @field_validator("network_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        value = _unknown_to_none(value)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("network_mode must be text such as bridge, host or container:db")
+        value = value.strip()
+        kind, sep, target = value.partition(":")
+        if sep and kind.lower() in ("container", "service") and not target.strip():
+            raise ValueError(f"{value!r} names no container after '{kind}:'")
+        if value.lower() in ("bridge", "host", "none", "default"):
+            return "bridge" if value.lower() == "default" else value.lower()
+        return value
+
+    @field_validator("networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [{"name": value}]
+        if isinstance(value, dict):
+            out = []
+            for name, spec in value.items():
+                item = dict(spec) if isinstance(spec, dict) else {}
+                item["name"] = name
+                out.append(item)
+            return out
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("expose", mode="before")
+    @classmethod
+    def _expose(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        return value
+
+    @field_validator("expose")
+    @classmethod
+    def _check_expose(cls, values: list[str] | None) -> list[str] | None:
+        for value in values or []:
+            try:
+                body, _, _proto = value.partition("/")
+                parse_port_range(body, "exposed port")
+            except PortSyntaxError as exc:
+                raise ValueError(str(exc)) from None
+        return values
+
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _sexagesimal(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 22:22 as the base-60 number 1342; Docker reads text.
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, int) and not isinstance(item, bool) and item > 65535:
+                    raise ValueError(
+                        f"port {item} is not a port: YAML 1.1 read an unquoted HOST:CONTAINER "
+                        'as a base-60 number; quote it, e.g. "22:22"'
+                    )
+        return value
+
+
+class Docker(Model):
+    """Docker on the host: the daemon, its networks and containers."""
+
+    daemon: Daemon | None = None
+    networks: list[DockerNetwork] | None = None
+    containers: list[Container] | None = None
+
+
+# ------------------------------------------------------------------------------------ symptoms
+
+ENDPOINT_WORDS = ("lan", "host", "internet")
+_ENDPOINT = re.compile(r"(lan|host|internet)|(vm|container):(.+)", re.IGNORECASE)
+SymptomType = Literal["connect", "resolve", "start"]
+
+
+def _endpoint(value: str) -> str:
+    value = value.strip()
+    m = _ENDPOINT.fullmatch(value)
+    if m:
+        return value.lower() if m.group(1) else f"{m.group(2).lower()}:{m.group(3).strip()}"
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an endpoint: use lan, host, internet, vm:NAME, container:NAME "
+            "or an IP address"
+        ) from None
+
+
+Endpoint = Annotated[str, AfterValidator(_endpoint)]
+
+
+class Symptom(Model):
+    """What the user sees: from A to B (port P) fails, a name does not resolve, a start fails."""
+
+    id: Name | None = None
+    type: Annotated[SymptomType | None, BeforeValidator(_lower)] = None
+    from_: Endpoint = Field(alias="from")
+    to: Endpoint | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    proto: Annotated[Proto, BeforeValidator(_lower)] = "tcp"
+    dial: str | None = Field(
+        None, description="what the client dials: a name, an IP, localhost, host.docker.internal"
+    )
+    says: str | None = Field(None, description="the error the user sees")
+
+    @model_validator(mode="after")
+    def _needs_target(self) -> Symptom:
+        if self.to is None and self.type != "start" and self.dial is None:
+            raise ValueError("a symptom needs 'to' (or 'dial', or type: start)")
+        return self
+
+
+# --------------------------------------------------------------------------------------- setup
+
+
+class Setup(Model):
+    """A reported setup: host, LAN, VMs and their networks, Docker, and the symptoms."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"title": "netwhy setup"},
+    )
+
+    host: Host | None = None
+    lan: Lan | None = None
+    vm_networks: list[VmNetwork] | None = None
+    vms: list[Vm] | None = None
+    docker: Docker | None = None
+    symptoms: list[Symptom] | None = None
+
+    @model_validator(mode="after")
+    def _name_symptoms(self) -> Setup:
+        for i, symptom in enumerate(self.symptoms or [], start=1):
+            if symptom.id is None:
+                symptom.id = f"s{i}"
+        return self

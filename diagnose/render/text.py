@@ -1,0 +1,157 @@
+"""Reports as terminal text: the path as a tree with the broken hop marked.
+
+With `fancy` (a TTY) it uses box-drawing characters and colour; otherwise plain ASCII.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from diagnose.report import Cause, FixOut, Hop, Question, Report, Verdict
+
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2", "cyan": "36"}
+
+
+class _Style:
+    def __init__(self, fancy: bool) -> None:
+        self.fancy = fancy
+
+    def __call__(self, text: str, colour: str) -> str:
+        if not self.fancy:
+            return text
+        return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
+
+    def mark(self, status: str) -> str:
+        if self.fancy:
+            return {
+                "pass": self("✓", "green"),
+                "blocked": self("✗", "red"),
+                "unknown": self("?", "yellow"),
+            }[status]
+        return {"pass": "[ok]", "blocked": "[BLOCKED]", "unknown": "[?]"}[status]
+
+    def branch(self, last: bool) -> str:
+        if self.fancy:
+            return "└─" if last else "├─"
+        return "`-" if last else "|-"
+
+    def status(self, status: str) -> str:
+        colour = {"reachable": "green", "blocked": "red", "unknown": "yellow"}[status]
+        return self(status.upper(), colour)
+
+    def severity(self, severity: str | None) -> str:
+        if severity is None:
+            return "candidate"
+        colour = {"error": "red", "warning": "yellow", "info": "cyan"}[severity]
+        return self(severity, colour)
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def _fixes(fixes: Iterable[FixOut], prefix: str, st: _Style) -> list[str]:
+    out = []
+    for fix in fixes:
+        tags = ["changes config" if fix.persistent else "no lasting change"]
+        if fix.risky:
+            tags.append("risky")
+        out.append(f"{prefix}fix: {fix.text} ({', '.join(tags)})")
+        if fix.command:
+            out.append(_indent(fix.command, prefix + "  $ "))
+        if fix.config:
+            out.append(_indent(fix.config, prefix + "  | "))
+    return out
+
+
+def _hop(hop: Hop, last: bool, st: _Style) -> str:
+    cite = f" [{' '.join(hop.claims)}]" if hop.claims else ""
+    line = f"    {st.branch(last)} {st.mark(hop.status)} {hop.label}"
+    if hop.status == "blocked":
+        line += st(f"  <- breaks here ({hop.rule})", "red")
+    return line + st(cite, "dim")
+
+
+def _question(q: Question, st: _Style, prefix: str = "    ") -> list[str]:
+    lines = [f"{prefix}{st('?', 'yellow')} {q.text}  ({q.id} -> {q.fills})"]
+    if q.choices:
+        lines.append(f"{prefix}  choices: {', '.join(q.choices)}")
+    if q.why:
+        lines.append(f"{prefix}  why I ask: {q.why}")
+    if q.assumed:
+        lines.append(f"{prefix}  meanwhile assumed the usual answer")
+    return lines
+
+
+def _cause(i: int, c: Cause, st: _Style) -> list[str]:
+    kind = st.severity(c.severity) if c.certain else st("possible", "yellow")
+    where = f" (hop {c.hop})" if c.hop is not None else ""
+    lines = [f"    {i}. [{kind}] {c.rule} {c.title}{where} [{' '.join(c.claims)}]"]
+    lines += _fixes(c.fixes, "       ", st)
+    return lines
+
+
+def verdict(v: Verdict, st: _Style) -> list[str]:
+    """One verdict: the question, the answer, the path, causes, fixes and questions."""
+    lines = [st(f"{v.symptom}: {v.question}", "bold"), f"  {st.status(v.status)} {v.summary}"]
+    if v.path:
+        lines.append(f"  path ({v.route}):")
+        for i, hop in enumerate(v.path):
+            lines.append(_hop(hop, i == len(v.path) - 1, st))
+            for text in hop.assumptions:
+                lines.append(st(f"          assumed: {text}", "dim"))
+    if v.causes:
+        lines.append("  causes:")
+        for i, cause in enumerate(v.causes, start=1):
+            lines += _cause(i, cause, st)
+    if v.questions:
+        lines.append("  to settle what is unknown:")
+        for q in v.questions:
+            lines += _question(q, st)
+    if v.alternatives:
+        lines.append(
+            st(f"  ({len(v.alternatives)} other route(s) considered; see --format json)", "dim")
+        )
+    return lines
+
+
+def render_why(report: Report, *, fancy: bool = False) -> str:
+    """The verdicts of a report, then its other findings in short."""
+    st = _Style(fancy)
+    lines: list[str] = []
+    for v in report.verdicts:
+        lines += verdict(v, st)
+        lines.append("")
+    cited = {c.rule for v in report.verdicts for c in v.causes}
+    others = [f for f in report.findings if f.rule not in cited]
+    if others:
+        lines.append(st("Also found in the setup:", "bold"))
+        for f in others:
+            lines.append(f"  {st.severity(f.severity)} {f.rule} {f.title}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_check(report: Report, *, fancy: bool = False) -> str:
+    """Findings, most severe first, each with its explanation and fixes."""
+    st = _Style(fancy)
+    where = report.source or "<setup>"
+    lines: list[str] = []
+    for f in report.findings:
+        lines.append(
+            f"{where}: {st.severity(f.severity)} {f.rule} {f.title} [{' '.join(f.claims)}]"
+        )
+        lines.append(_indent(f.explanation, "    "))
+        lines += _fixes(f.fixes, "    ", st)
+    for q in report.questions:
+        if not q.assumed:
+            lines += _question(q, st, prefix="  ")
+    counts: dict[str, int] = {}
+    for f in report.findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("error", "warning", "info") if s in counts)
+    lines.append(f"{where}: {summary or 'no findings'}")
+    if report.verdicts:
+        lines.append("")
+        for v in report.verdicts:
+            lines.append(f"{v.symptom}: {v.question}: {st.status(v.status)} {v.summary}")
+    return "\n".join(lines).rstrip() + "\n"

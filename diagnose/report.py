@@ -1,0 +1,119 @@
+"""The Report: what a diagnosis says, as data. Renderers and interfaces only read it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+Status = Literal["reachable", "blocked", "unknown"]
+HopStatus = Literal["pass", "blocked", "unknown"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FixOut(Out):
+    """A remedy, with the exact command or config line and what applying it changes."""
+
+    text: str
+    command: str | None = None
+    config: str | None = None
+    persistent: bool
+    risky: bool
+
+
+class Finding(Out):
+    """Something wrong or risky in the setup, from one rule firing."""
+
+    rule: str
+    name: str
+    severity: Literal["error", "warning", "info"]
+    title: str
+    explanation: str
+    fixes: list[FixOut]
+    claims: list[str]
+    at: dict[str, Any] | None = Field(None, description="the device (and symptom) it breaks")
+    facts: list[str] = Field(description="ids of the facts the rule matched")
+
+
+class Question(Out):
+    """A question whose answer settles something unknown; `why` is MYCIN's WHY."""
+
+    id: str
+    text: str
+    fills: str
+    choices: list[str]
+    why: str
+    settles: list[str] = Field(description="the rules (candidate causes) the answer decides")
+    rule: str
+    assumed: bool = Field(description="the hop passes on a default meanwhile")
+
+
+class Hop(Out):
+    """One device a path crosses."""
+
+    seq: int
+    device: str
+    label: str
+    status: HopStatus
+    rule: str = Field(description="the rule that blocks it, or the route rule that laid it")
+    claims: list[str]
+    questions: list[str] = Field(default_factory=list)
+    assumptions: list[str] = Field(default_factory=list)
+
+
+class Cause(Out):
+    """A candidate cause of a verdict, ranked; `certain` when it blocks a hop of the path."""
+
+    rule: str
+    title: str
+    severity: str | None
+    certain: bool
+    hop: int | None
+    claims: list[str]
+    fixes: list[FixOut]
+
+
+class Verdict(Out):
+    """The answer to one symptom: reachable, blocked or unknown, with the path that says so."""
+
+    symptom: str
+    question: str = Field(description="the symptom restated")
+    status: Status
+    summary: str
+    route: str | None = Field(None, description="rule that laid the path")
+    path: list[Hop]
+    broken_at: int | None = None
+    causes: list[Cause]
+    questions: list[Question]
+    alternatives: list[list[Hop]] = Field(default_factory=list)
+
+
+class TraceEntry(Out):
+    """One rule firing: the "how" of every conclusion."""
+
+    rule: str
+    matched: dict[str, str] = Field(description="pattern alias -> fact id")
+    produced: list[str]
+
+
+class Report(Out):
+    """A whole diagnosis."""
+
+    schema_version: str = SCHEMA_VERSION
+    source: str | None = None
+    verdicts: list[Verdict]
+    findings: list[Finding]
+    questions: list[Question]
+    trace: list[TraceEntry]
+    facts: dict[str, dict[str, Any]]
+
+    def worst_severity(self) -> str | None:
+        """The most severe finding, or None."""
+        order = {"error": 0, "warning": 1, "info": 2}
+        levels = sorted((order[f.severity], f.severity) for f in self.findings)
+        return levels[0][1] if levels else None

@@ -1,0 +1,205 @@
+"""Reading YAML/JSON text the way Docker does, keeping the line of every value for error messages.
+
+- Ports such as `22:22` stay text (YAML 1.1 would read the base-60 number 1342; Docker reads text).
+- Compose's `!reset` and `!override` tags load instead of failing.
+- Duplicate keys are an error (YAML keeps the last one silently).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from diagnose.errors import InputError
+
+MAX_BYTES = 5 * 1024 * 1024
+
+PathKey = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 numbers, with compose's merge tags."""
+
+
+# Copy the resolvers so the stock SafeLoader is untouched, then drop the sexagesimal forms.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int",)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(
+        r"""^(?:[-+]?0b[0-1_]+
+            |[-+]?0[0-7_]+
+            |[-+]?(?:0|[1-9][0-9_]*)
+            |[-+]?0x[0-9a-fA-F_]+)$""",
+        re.X,
+    ),
+    list("-+0123456789"),
+)
+for _first, _resolvers in list(_Loader.yaml_implicit_resolvers.items()):
+    _Loader.yaml_implicit_resolvers[_first] = [
+        (tag, rx)
+        for tag, rx in _resolvers
+        if not (tag == "tag:yaml.org,2002:float" and rx.match("1:20.5"))
+    ]
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+            |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """A value carrying compose's `!reset` or `!override` tag."""
+
+    tag: str
+    value: Any
+
+
+def _tagged(loader: _Loader, suffix: str, node: yaml.Node) -> Tagged:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return Tagged(suffix, value)
+
+
+_Loader.add_multi_constructor("!", _tagged)
+
+
+@dataclass
+class Document:
+    """Parsed data plus where each value stands in the text."""
+
+    data: Any
+    file: str
+    lines: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: PathKey) -> tuple[int | None, int | None]:
+        """The line and column of the value at `path`, or of its nearest located parent."""
+        for cut in range(len(path), -1, -1):
+            hit = self.lines.get(path[:cut])
+            if hit:
+                return hit
+        return None, None
+
+
+def read_text(path: str | Path) -> str:
+    """Read a text file, refusing what is not one with one clear error."""
+    p = Path(path)
+    name = str(path)
+    try:
+        if p.is_dir():
+            raise InputError("is a directory, not a file", file=name)
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(
+                f"file is {size:,} bytes; the limit is {MAX_BYTES:,} (is it really a setup?)",
+                file=name,
+            )
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", file=name) from None
+    except PermissionError:
+        raise InputError("permission denied", file=name) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    return decode(raw, name)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """Decode bytes as UTF-8 text, refusing binary data."""
+    if b"\x00" in raw[:8192]:
+        raise InputError("binary file (contains NUL bytes), not YAML or JSON", file=name)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", file=name, line=line) from None
+    return text
+
+
+def _positions(node: yaml.Node, path: PathKey, out: dict[PathKey, tuple[int, int]]) -> None:
+    out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                key = key_node.value
+                out[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                _positions(value_node, (*path, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _positions(item, (*path, i), out)
+
+
+def _check_duplicates(node: yaml.Node, file: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    raise InputError(
+                        f"duplicate key {key_node.value!r} (first on line {seen[key_node.value]})",
+                        file=file,
+                        line=line,
+                        field=key_node.value,
+                    )
+                seen[key_node.value] = line
+            _check_duplicates(value_node, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicates(item, file)
+
+
+def parse(text: str, file: str) -> Document:
+    """Parse YAML (JSON included) into a Document; malformed text raises InputError."""
+    if not text.strip():
+        raise InputError("empty file", file=file)
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"malformed JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno
+            ) from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise InputError("empty document", file=file)
+        _check_duplicates(node, file)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise InputError(
+            f"malformed YAML: {problem}",
+            file=file,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"malformed YAML: {exc}", file=file) from None
+    except RecursionError:
+        raise InputError("malformed YAML: nested too deeply", file=file) from None
+    finally:
+        loader.dispose()
+    lines: dict[PathKey, tuple[int, int]] = {}
+    _positions(node, (), lines)
+    return Document(data, file, lines)
