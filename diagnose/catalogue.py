@@ -577,11 +577,9 @@ def build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
         if (Path(d) / "knowledge").is_dir()
     ]
     claims: dict[str, Claim] = {}
-    for base, prefix in bases:
-        if not (base / "claims.yaml").is_file():
-            continue
-        label = f"{prefix}/claims.yaml"
-        claims_data = _yaml(base / "claims.yaml", label)
+    for _, prefix, file in _topic_files(bases, "claims"):
+        label = f"{prefix}/{file.name}"
+        claims_data = _yaml(file, label)
         for item in claims_data.get("claims", []) if isinstance(claims_data, dict) else []:
             try:
                 claim = Claim.model_validate(item)
@@ -593,12 +591,20 @@ def build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
             if claim.id in claims:
                 raise RuleError(f"claim {claim.id} defined twice", file=label)
             claims[claim.id] = claim
-    devices = _mapping_of(
-        Device, _yaml(know / "devices.yaml", "knowledge/devices.yaml"), "knowledge/devices.yaml"
-    )
-    topics = _mapping_of(
-        Topic, _yaml(know / "topics.yaml", "knowledge/topics.yaml"), "knowledge/topics.yaml"
-    )
+    devices: dict[str, Device] = {}
+    for _, prefix, file in _topic_files(bases, "devices"):
+        label = f"{prefix}/{file.name}"
+        for key, device in _mapping_of(Device, _yaml(file, label), label).items():
+            if key in devices:
+                raise RuleError(f"device {key!r} defined twice", file=label)
+            devices[key] = device
+    topics: dict[str, Topic] = {}
+    for _, prefix, file in _topic_files(bases, "topics"):
+        label = f"{prefix}/{file.name}"
+        for key, topic in _mapping_of(Topic, _yaml(file, label), label).items():
+            if key in topics:
+                raise RuleError(f"topic {key!r} defined twice", file=label)
+            topics[key] = topic
     texts = {lang: _pack(bases, lang) for lang in LANGUAGES}
     cat = Catalogue(rules, claims, devices, topics, texts)
     _check(cat)
@@ -607,6 +613,22 @@ def build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
     except ValueError as exc:
         raise RuleError(str(exc), file="rules/") from None
     return cat
+
+
+def _topic_files(
+    bases: list[tuple[Traversable | Path, str]], stem: str
+) -> list[tuple[Traversable | Path, str, Traversable | Path]]:
+    """`stem.yaml` and `stem-<topic>.yaml` of each knowledge folder, in name order."""
+    out: list[tuple[Traversable | Path, str, Traversable | Path]] = []
+    for base, prefix in bases:
+        if not base.is_dir():
+            continue
+        for file in sorted(base.iterdir(), key=lambda f: f.name):
+            if file.name == f"{stem}.yaml" or (
+                file.name.startswith(f"{stem}-") and file.name.endswith(".yaml")
+            ):
+                out.append((base, prefix, file))
+    return out
 
 
 @cache
