@@ -1,11 +1,36 @@
-"""netwhy: rule-based diagnosis of virtual-machine and Docker networking."""
+"""netwhy: rule-based diagnosis of virtual-machine and Docker networking.
+
+import diagnose
+report = diagnose.why("setup.yaml")        # verdicts with paths, causes, fixes, questions
+report = diagnose.check({"docker": {...}})  # findings on a whole setup
+"""
 
 from __future__ import annotations
 
-from diagnose.api import check, why
-from diagnose.errors import InputError
-from diagnose.model import Setup
-from diagnose.report import Report
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["InputError", "Report", "Setup", "check", "why"]
 __version__ = "0.1.0"
+__all__ = ["InputError", "Report", "Setup", "check", "why"]
+
+if TYPE_CHECKING:
+    from diagnose.api import check, why
+    from diagnose.errors import InputError
+    from diagnose.model import Setup
+    from diagnose.report import Report
+
+_LAZY = {
+    "check": "diagnose.api",
+    "why": "diagnose.api",
+    "InputError": "diagnose.errors",
+    "Setup": "diagnose.model",
+    "Report": "diagnose.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so `netwhy --help` does not load the rule engine.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'diagnose' has no attribute {name!r}")

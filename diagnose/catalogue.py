@@ -255,6 +255,13 @@ def _condition(field_name: str, value: Any, where: str) -> dict[str, Any]:
         if op == "matches":
             if not isinstance(arg, str):
                 raise ValueError(f"{where}: {field_name}: matches takes a pattern")
+            # durable-rules has its own regex engine: it matches the whole value and knows no
+            # anchors or backslash escapes (measured: `^a.*` and `a\\.b` never match).
+            if any(ch in arg for ch in "^$\\"):
+                raise ValueError(
+                    f"{where}: {field_name}: the pattern matches the whole value; drop ^ and $ "
+                    "and write a literal dot as [.] (no backslash escapes)"
+                )
             re.compile(arg)
             return {"$mt": {field_name: arg}}
         # has: the list field contains a constant

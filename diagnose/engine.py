@@ -7,6 +7,9 @@ It works around the engine's traps (see the project notes on durable-rules 2.0.2
 - a catch-all rule, so no fact is ever "not handled" and dropped;
 - duplicate facts removed before they reach the engine;
 - exceptions inside actions recorded and raised, never swallowed;
+- an "open" rule that fires once per session: `delete_state` on a session in which no action
+  ever fired crashes the process (segfault, measured on 2.0.28 with an empty or unmatched
+  session), so every session gets one firing;
 - one lock: calls from several threads are serialized (the C code holds the GIL anyway).
 """
 
@@ -29,6 +32,7 @@ from diagnose.errors import EngineError
 
 RULESET = "netwhy"
 _SINK = "__sink"
+_OPEN = "__open"
 Fact = dict[str, Any]
 
 
@@ -94,6 +98,7 @@ class Engine:
             rid: self._action(rule) for rid, rule in catalogue.rules.items()
         }
         actions[_SINK] = lambda c: None
+        actions[_OPEN] = lambda c: None
         definition: dict[str, Any] = {
             rid: compile_rule(rule, catalogue.levels.get(rid, 1))
             for rid, rule in catalogue.rules.items()
@@ -104,6 +109,7 @@ class Engine:
             "all": [{"a": {"$ex": {"kind": 1}}}, {"b": {"$ex": {"__never__": 1}}}],
             "run": _SINK,
         }
+        definition[_OPEN] = {"all": [{"o": {"kind": _OPEN}}], "run": _OPEN}
         self._host = _Host(actions)
         try:
             self._host.set_rulesets({RULESET: copy.deepcopy(definition)})
@@ -170,6 +176,7 @@ class Engine:
             run = Run()
             self._runs[sid] = run
             try:
+                self._assert_one(sid, run, {"kind": _OPEN})
                 self._assert(sid, run, facts)
                 self._drain(sid, run)
                 for level in range(1, self.catalogue.max_level + 1):

@@ -114,6 +114,11 @@ BAD_RULES = {
         "duplicate rule id",
     ),
     "malformed": ("rules: [\n", "malformed YAML"),
+    "anchored regex": (
+        "rules:\n  - {id: ZZ001, name: x, when: [{a: {kind: c, image: "
+        "{matches: '^nginx'}}}], derive: [{kind: y}]}\n",
+        "whole value",
+    ),
 }
 
 

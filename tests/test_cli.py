@@ -1,0 +1,179 @@
+"""The `netwhy` command: output formats, exit codes, one-line errors on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from diagnose.cli import app
+from diagnose.exitcodes import ExitCode
+
+runner = CliRunner()
+
+BLOCKED = """\
+host: {os: linux, docker: engine, interfaces: [{name: eth0, address: 192.168.1.10/24}]}
+docker:
+  containers:
+    - {name: web, ports: ["8080:80"], listens: ["127.0.0.1:80"]}
+symptoms:
+  - {from: lan, to: container:web, port: 8080, says: connection refused}
+"""
+FINE = """\
+docker:
+  containers:
+    - {name: web, ports: ["8080:80"], listens: ["0.0.0.0:80"]}
+symptoms:
+  - {from: lan, to: container:web, port: 8080}
+"""
+
+
+@pytest.fixture
+def blocked(tmp_path: Path) -> Path:
+    path = tmp_path / "blocked.yaml"
+    path.write_text(BLOCKED)
+    return path
+
+
+@pytest.fixture
+def fine(tmp_path: Path) -> Path:
+    path = tmp_path / "fine.yaml"
+    path.write_text(FINE)
+    return path
+
+
+def netwhy(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a child process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def test_why_text_marks_the_broken_hop(blocked: Path) -> None:
+    result = runner.invoke(app, ["why", str(blocked)])
+    assert result.exit_code == ExitCode.FINDINGS
+    assert "BLOCKED" in result.stdout
+    assert "[BLOCKED] the app in web listening on port 80/tcp  <- breaks here (DP001)" in (
+        result.stdout
+    )
+    assert "$ --host 0.0.0.0" in result.stdout
+
+
+def test_why_json_follows_the_contract(blocked: Path) -> None:
+    result = runner.invoke(app, ["why", str(blocked), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert report["schema_version"] == "1.0"
+    verdict = report["verdicts"][0]
+    assert verdict["status"] == "blocked"
+    assert {"status", "path", "causes", "questions"} <= set(verdict)
+    assert all({"status", "rule", "claims"} <= set(hop) for hop in verdict["path"])
+    assert verdict["causes"][0]["rule"] == "DP001"
+    assert verdict["causes"][0]["fixes"]
+    finding = report["findings"][0]
+    assert {"rule", "severity", "title", "explanation", "fixes", "claims"} <= set(finding)
+
+
+def test_why_exit_code_zero_when_reachable(fine: Path) -> None:
+    result = runner.invoke(app, ["why", str(fine)])
+    assert result.exit_code == ExitCode.OK, result.stdout
+    assert "REACHABLE" in result.stdout
+
+
+def test_why_markdown(blocked: Path) -> None:
+    result = runner.invoke(app, ["why", str(blocked), "--format", "markdown"])
+    assert result.stdout.startswith("## Verdicts")
+    assert "| 80 | the app in web listening on port 80/tcp | ❌ blocked | DP001 |" in result.stdout
+
+
+def test_check_fail_on(blocked: Path) -> None:
+    assert runner.invoke(app, ["check", str(blocked)]).exit_code == ExitCode.FINDINGS
+    never = runner.invoke(app, ["check", str(blocked), "--fail-on", "never"])
+    assert never.exit_code == ExitCode.OK
+    assert "error DP001" in never.stdout
+
+
+def test_check_reads_stdin() -> None:
+    result = runner.invoke(app, ["check", "-", "--format", "json"], input=BLOCKED)
+    assert json.loads(result.stdout)["findings"][0]["rule"] == "DP001"
+
+
+def test_why_without_symptoms_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("docker: {containers: [{name: web}]}\n")
+    result = netwhy("why", str(path))
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert "no symptoms" in result.stderr
+
+
+def test_explain_topics() -> None:
+    for topic, needle in [
+        ("docker:host", "M1"),
+        ("DP001", "127.0.0.1"),
+        ("D7", "DNAT"),
+        ("dnat", "DNAT"),
+    ]:
+        result = runner.invoke(app, ["explain", topic])
+        assert result.exit_code == 0, result.stdout
+        assert needle in result.stdout
+
+
+def test_explain_unknown_topic_suggests() -> None:
+    result = netwhy("explain", "docker:hots")
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert "did you mean docker:host" in result.stderr
+
+
+def test_rules_and_schema() -> None:
+    rules = json.loads(runner.invoke(app, ["rules", "--format", "json"]).stdout)
+    assert any(r["id"] == "DP001" and r["severity"] == "error" for r in rules)
+    schema = json.loads(runner.invoke(app, ["schema"]).stdout)
+    assert "docker" in schema["properties"]
+
+
+BAD_INPUTS = {
+    "malformed.yaml": (b"host: [1, 2\n", "malformed YAML"),
+    "malformed.json": (b'{"host": }', "malformed JSON"),
+    "binary.yaml": (b"\x00\x01\x02ELF", "binary file"),
+    "empty.yaml": (b"", "empty file"),
+    "wrongtype.yaml": (b"docker:\n  containers: 5\n", "docker.containers"),
+    "unknownmode.yaml": (b"vms:\n  - name: u\n    adapters: [{mode: teleport}]\n", "teleport"),
+    "latin1.yaml": (b"host: {name: caf\xe9}\n", "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line_exit_2_no_traceback(name: str, tmp_path: Path) -> None:
+    content, needle = BAD_INPUTS[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    for command in ("check", "why"):
+        result = netwhy(command, str(path))
+        assert result.returncode == ExitCode.BAD_INPUT, result.stderr
+        assert result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"netwhy: error: {path}")
+        assert needle in lines[0]
+        assert "Traceback" not in result.stderr
+
+
+def test_missing_file_and_bad_rules_dir(tmp_path: Path) -> None:
+    result = netwhy("check", str(tmp_path / "nope.yaml"))
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert "no such file" in result.stderr
+    bad = tmp_path / "rules"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("rules:\n  - {id: nope}\n")
+    result = netwhy("check", "-", "--rules", str(bad), stdin=FINE)
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert "bad rule file" in result.stderr and "x.yaml" in result.stderr

@@ -1,0 +1,166 @@
+"""The durable-rules wrapper: isolation, determinism, threads, surfaced errors, user rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from diagnose import check, why
+from diagnose.catalogue import default_catalogue
+from diagnose.engine import Engine
+from diagnose.errors import EngineError
+from diagnose.facts import build_facts
+from diagnose.loading import load_setup
+
+EXTRA = str(Path(__file__).parent / "data" / "extra_rules")
+
+WEB = {
+    "docker": {"containers": [{"name": "web", "ports": ["8080:80"], "listens": ["127.0.0.1:80"]}]},
+    "symptoms": [{"from": "lan", "to": "container:web", "port": 8080}],
+}
+API = {
+    "docker": {
+        "containers": [{"name": "api", "ports": ["9000:9000"], "listens": ["0.0.0.0:9000"]}]
+    },
+    "symptoms": [{"from": "lan", "to": "container:api", "port": 9000}],
+}
+
+
+def _json(setup: dict[str, Any]) -> str:
+    return why(setup).model_dump_json()
+
+
+def test_same_input_gives_byte_identical_reports() -> None:
+    assert _json(WEB) == _json(WEB)
+
+
+def test_reports_do_not_leak_between_diagnoses() -> None:
+    alone = _json(WEB)
+    _json(API)
+    assert _json(WEB) == alone
+    assert "api" not in alone
+
+
+def test_reports_are_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
+    path = tmp_path / "web.json"
+    path.write_text(json.dumps(WEB))
+    code = "import sys, diagnose; print(diagnose.why(sys.argv[1]).model_dump_json())"
+    outs = set()
+    for seed in ("1", "2"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+        )
+        outs.add(out.stdout)
+    assert len(outs) == 1
+
+
+def test_threads_get_their_own_answers() -> None:
+    setups = [
+        {
+            "docker": {
+                "containers": [
+                    {"name": f"c{i}", "ports": [f"{8000 + i}:80"], "listens": ["127.0.0.1:80"]}
+                ]
+            },
+            "symptoms": [{"from": "lan", "to": f"container:c{i}", "port": 8000 + i}],
+        }
+        for i in range(12)
+    ]
+    expected = [_json(s) for s in setups]
+    got: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(5):
+                got[i] = _json(setups[i])
+                assert got[i] == expected[i]
+        except BaseException as exc:  # collected for the main thread
+            errors.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # make the threads interleave as much as possible
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(setups))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
+    assert [got[i] for i in range(len(setups))] == expected
+
+
+def test_an_exception_inside_an_action_is_raised_not_swallowed() -> None:
+    def broken(rule: Any, matched: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("boom in " + rule.id)
+
+    engine = Engine(default_catalogue(), broken)
+    with pytest.raises(EngineError, match="boom in"):
+        engine.run(build_facts(load_setup(WEB)))
+
+
+def test_no_background_threads_are_started() -> None:
+    before = threading.active_count()
+    _json(WEB)
+    _json(API)
+    assert threading.active_count() == before
+
+
+def test_facts_no_rule_matches_are_kept() -> None:
+    # A fact kind no rule mentions must not make the engine raise or drop the others.
+    engine = Engine(default_catalogue(), lambda rule, matched: [])
+    facts = [*build_facts(load_setup(WEB)), {"kind": "something_new", "x": 1}]
+    run = engine.run(facts)
+    assert any(f["kind"] == "something_new" for f in run.facts.values())
+
+
+def test_many_sequential_diagnoses_release_their_sessions() -> None:
+    # durable-rules holds at most 1024 live sessions; each diagnosis must delete its own.
+    for i in range(1100):
+        assert why(WEB).verdicts[0].status == "blocked", i
+
+
+def test_user_rules_chain_and_negate() -> None:
+    setup = {
+        "docker": {
+            "containers": [
+                {"name": "a", "image": "registry.example/web:1", "ports": ["80:80"]},
+                {"name": "b", "image": "registry.example/web:2", "ports": ["8081:8081"]},
+                {"name": "c", "image": "nginx", "ports": []},
+            ]
+        }
+    }
+    report = check(setup, rules=[EXTRA])
+    mine = [f for f in report.findings if f.rule == "ZZ002"]
+    assert [f.title for f in mine] == ["a does not publish the health-check port 8081"]
+    fired = {t.rule for t in report.trace}
+    assert "ZZ001" in fired
+    assert "ZZ002" not in {f.rule for f in check(setup).findings}
+
+
+def test_sessions_where_nothing_fires_close_cleanly() -> None:
+    # durable-rules segfaults in delete_state for a session in which no action ever fired;
+    # the engine's open rule guarantees one. Run in a child so a crash cannot take pytest down.
+    code = (
+        "from diagnose.diagnosis import engine_for\n"
+        "e = engine_for(())\n"
+        "for facts in ([], [{'kind': 'unrelated'}], [{'kind': 'symptom', 'symptom': 's1'}]):\n"
+        "    for _ in range(3):\n"
+        "        e.run(facts)\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
