@@ -114,18 +114,17 @@ def _covers(at: Mapping[str, Any], hop: Mapping[str, Any]) -> bool:
 
 
 class _Assembler:
-    def __init__(self, cat: Catalogue, facts: list[Fact], firings: list[Firing], lang: str):
+    def __init__(self, cat: Catalogue, run: Run, lang: str):
         self.cat = cat
         self.lang = lang
-        self.facts = facts
-        self.firings = firings
+        self.run = run
         self.by_kind: dict[str, list[Fact]] = defaultdict(list)
-        for fact in facts:
+        for fact in run.facts.values():
             self.by_kind[fact["kind"]].append(fact)
         self.origin: dict[str, Firing] = {}
-        for firing in firings:
+        for firing in run.firings:
             for produced in firing.produced:
-                self.origin.setdefault(canonical(produced), firing)
+                self.origin.setdefault(run.key(produced), firing)
 
     # ------------------------------------------------------------------------------ findings
 
@@ -145,8 +144,8 @@ class _Assembler:
         rule = self.cat.rules[fact["rule"]]
         text = self.cat.text(rule.id, self.lang)
         params = fact.get("params", {})
-        firing = self.origin.get(canonical(fact))
-        matched = sorted(fact_id(f) for f in firing.matched.values()) if firing else []
+        firing = self.origin.get(self.run.key(fact))
+        matched = sorted(self._id(f) for f in firing.matched.values()) if firing else []
         assert rule.severity is not None
         return Finding(
             rule=rule.id,
@@ -180,6 +179,9 @@ class _Assembler:
             rule=rule.id,
             assumed=bool(fact.get("assume")),
         )
+
+    def _id(self, fact: Fact) -> str:
+        return fact_id(fact, self.run.key(fact))
 
     # ------------------------------------------------------------------------------ verdicts
 
@@ -388,22 +390,15 @@ def _dedupe_causes(causes: list[Cause], cat: Catalogue) -> list[Cause]:
     return out
 
 
-def assemble(
-    cat: Catalogue,
-    facts: list[Fact],
-    firings: list[Firing],
-    *,
-    lang: str = "en",
-    source: str | None = None,
-) -> Report:
-    """Put the report together from the final facts and the firings."""
-    asm = _Assembler(cat, facts, firings, lang)
+def assemble(cat: Catalogue, run: Run, *, lang: str = "en", source: str | None = None) -> Report:
+    """Put the report together from a finished run."""
+    asm = _Assembler(cat, run, lang)
     findings = [(fact, asm.finding(fact)) for fact in asm.by_kind["finding"]]
     findings.sort(
-        key=lambda p: (SEVERITY_ORDER[p[1].severity], p[1].rule, p[1].title, canonical(p[0]))
+        key=lambda p: (SEVERITY_ORDER[p[1].severity], p[1].rule, p[1].title, run.key(p[0]))
     )
     asks = [(fact, asm.question(fact)) for fact in asm.by_kind["ask"]]
-    asks.sort(key=lambda p: (p[1].id, p[1].text, canonical(p[0])))
+    asks.sort(key=lambda p: (p[1].id, p[1].text, run.key(p[0])))
     verdicts = [
         asm.verdict(sym, findings, asks)
         for sym in sorted(asm.by_kind["symptom"], key=lambda s: s["symptom"])
@@ -418,20 +413,25 @@ def assemble(
         (
             TraceEntry(
                 rule=firing.rule,
-                matched={alias: fact_id(f) for alias, f in sorted(firing.matched.items())},
-                produced=sorted(fact_id(p) for p in firing.produced),
+                matched={alias: asm._id(f) for alias, f in sorted(firing.matched.items())},
+                produced=sorted(asm._id(p) for p in firing.produced),
             )
-            for firing in firings
+            for firing in run.firings
         ),
         key=lambda t: (t.rule, sorted(t.matched.items()), t.produced),
     )
+    facts = {
+        fact_id(fact, key): fact
+        for key, fact in sorted(run.facts.items())
+        if not fact["kind"].startswith("__")
+    }
     return Report(
         source=source,
         verdicts=verdicts,
         findings=list(unique_findings.values()),
         questions=sorted(questions.values(), key=lambda q: (q.id, q.text)),
         trace=trace,
-        facts={fact_id(f): f for f in sorted(facts, key=canonical)},
+        facts=facts,
     )
 
 
@@ -452,4 +452,4 @@ def diagnose(
 ) -> Report:
     """Run every rule over a setup and return the whole report."""
     cat, run = evaluate(setup, rule_dirs=rule_dirs)
-    return assemble(cat, list(run.facts.values()), run.firings, lang=lang, source=source)
+    return assemble(cat, run, lang=lang, source=source)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import durable_rules_engine as native
 from durable import engine as durable_engine
 
 from diagnose.catalogue import PHASE_KIND, Catalogue, Rule, compile_rule
@@ -41,9 +42,10 @@ def canonical(fact: Fact) -> str:
     return json.dumps(fact, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def fact_id(fact: Fact) -> str:
+def fact_id(fact: Fact, key: str | None = None) -> str:
     """A short id that depends on the fact's content only (so reports are reproducible)."""
-    return f"{fact['kind']}:{hashlib.sha1(canonical(fact).encode()).hexdigest()[:8]}"
+    key = canonical(fact) if key is None else key
+    return f"{fact['kind']}:{hashlib.sha1(key.encode()).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,12 @@ class Run:
     firings: list[Firing] = field(default_factory=list)
     pending: list[Fact] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    keys: dict[int, str] = field(default_factory=dict)  # id(fact) -> canonical text
+
+    def key(self, fact: Fact) -> str:
+        """The canonical text of a fact this run has seen (computed once)."""
+        key = self.keys.get(id(fact))
+        return key if key is not None else canonical(fact)
 
 
 Effect = Callable[[Rule, dict[str, Fact]], list[Fact]]
@@ -115,6 +123,7 @@ class Engine:
             self._host.set_rulesets({RULESET: copy.deepcopy(definition)})
         except Exception as exc:  # durable reports a bare error code
             raise EngineError(f"the rule engine refused the ruleset: {exc}") from exc
+        self._ruleset = self._host.get_ruleset(RULESET)
 
     def _action(self, rule: Rule) -> Callable[[Any], None]:
         def act(c: Any) -> None:
@@ -139,25 +148,39 @@ class Engine:
         fresh = []
         for fact in facts:
             key = canonical(fact)
+            run.keys[id(fact)] = key
             if key not in run.facts:
                 run.facts[key] = fact
                 fresh.append((key, fact))
         fresh.sort(key=lambda kv: kv[0])
-        for _, fact in fresh:
-            self._assert_one(sid, run, fact)
+        for key, fact in fresh:
+            self._assert_one(sid, run, fact, key)
 
-    def _assert_one(self, sid: str, run: Run, fact: Fact) -> None:
+    def _assert_one(self, sid: str, run: Run, fact: Fact, key: str | None = None) -> None:
+        # The canonical text is already JSON: hand it to the C engine with the sid appended,
+        # rather than letting durable's Python layer dump the dict again.
+        body = (canonical(fact) if key is None else key)[:-1]
+        failures: list[BaseException] = []
+
+        def done(error: BaseException | None, _state: object) -> None:
+            if error:
+                failures.append(error)
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
         # refused as duplicates; a salt field no pattern reads gives them another hash.
         for salt in range(4):
-            body = {**fact, "sid": sid} if salt == 0 else {**fact, "sid": sid, "_salt": salt}
+            text = f'{body},"sid":"{sid}"' + (f',"_salt":{salt}}}' if salt else "}")
             try:
-                self._host.assert_fact(RULESET, body)
-                return
+                state = self._ruleset._handle_result(
+                    native.assert_fact(self._ruleset._handle, text), fact
+                )
             except durable_engine.MessageObservedException:
                 continue
             except Exception as exc:
                 raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
+            self._ruleset.do_actions(state, done)
+            if failures:
+                raise EngineError(f"the rule engine failed on {fact_id(fact)}: {failures[0]}")
+            return
         run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
 
     def _drain(self, sid: str, run: Run) -> None:
@@ -182,14 +205,14 @@ class Engine:
                 for level in range(1, self.catalogue.max_level + 1):
                     self._assert(sid, run, [{"kind": PHASE_KIND, "level": level}])
                     self._drain(sid, run)
-                state = self._host.get_state(RULESET, sid)
+                state = self._ruleset.get_state(sid)
                 if state and state.get("exception"):
                     run.errors.append(str(state["exception"]))
             finally:
                 del self._runs[sid]
                 # A sid that never got a fact has no state to delete.
                 with contextlib.suppress(Exception):
-                    self._host.delete_state(RULESET, sid)
+                    self._ruleset.delete_state(sid)
         if run.errors:
             raise EngineError("; ".join(sorted(set(run.errors))))
         return run

@@ -200,8 +200,10 @@ class _Builder:
                 nat_service=net.nat_service,
                 bridged_to=net.bridged_to,
                 bridged_to_auto=(net.bridged_to.lower() == "auto") if net.bridged_to else None,
+                active=net.active,
+                autostart=net.autostart,
             )
-            if subnet and net.mode not in ("bridged", "external"):
+            if subnet and net.mode not in ("bridged", "external", "direct"):
                 self.sites.append(_Site("vm_network", net.name, subnet))
             for text in net.port_forwards or []:
                 self._forward(text, network=net.name)

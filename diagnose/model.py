@@ -99,6 +99,7 @@ AdapterMode = Literal[
     "isolated",
     "routed",
     "user",
+    "direct",
     "disconnected",
 ]
 ServiceState = Literal["running", "stopped"]
@@ -117,6 +118,8 @@ _MODE_ALIASES = {
     "default switch": "default",
     "default-switch": "default",
     "none": "disconnected",
+    "macvtap": "direct",  # libvirt <interface type='direct'>
+    "slirp": "user",
 }
 _OS_ALIASES = {"macos": "mac", "osx": "mac", "darwin": "mac", "win": "windows", "win10": "windows"}
 _DOCKER_ALIASES = {
@@ -311,6 +314,12 @@ class VmNetwork(Model):
     nat_service: Annotated[ServiceState | None, BeforeValidator(_lower)] = None
     bridged_to: str | None = Field(
         None, description="physical adapter a bridged network uses; 'auto' for automatic"
+    )
+    active: bool | None = Field(
+        None, description="the network is started (libvirt: `virsh net-list --all` says active)"
+    )
+    autostart: bool | None = Field(
+        None, description="the network starts at boot (libvirt: `virsh net-autostart NAME`)"
     )
     port_forwards: list[str] | None = Field(
         None, description="NAT port forwards: '2222 = 192.168.80.128:22' or 'tcp:8080:10.0.2.15:80'"

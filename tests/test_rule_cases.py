@@ -38,7 +38,7 @@ def test_case(rule_id: str, name: str, case: Case, catalogue: Catalogue) -> None
         f"{rule_id} {name}: fired with {sorted(got)}; expected {sorted(want)}"
     )
     if case.verdicts:
-        report = assemble(cat, list(run.facts.values()), run.firings)
+        report = assemble(cat, run)
         by_id = {v.symptom: v for v in report.verdicts}
         for sid, exp in case.verdicts.items():
             v = by_id[sid]
