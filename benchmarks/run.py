@@ -47,29 +47,45 @@ def generated(n: int) -> Setup:
     """A host with n containers on a few networks, ports published, and four symptoms."""
     containers: list[dict[str, Any]] = []
     for i in range(n):
-        containers.append({
-            "name": f"svc{i}",
-            "networks": [f"net{i % 5}"],
-            "ports": [f"{10000 + i}:80"],
-            "listens": ["127.0.0.1:80" if i % 7 == 0 else "0.0.0.0:80"],
-            "expose": ["9000"],
-        })
-    return load_setup({
-        "host": {"os": "linux", "docker": "engine",
-                 "interfaces": [{"name": "eth0", "address": "192.168.1.10/24",
-                                 "gateway": "192.168.1.1"}]},
-        "docker": {"networks": [{"name": f"net{k}", "subnet": f"172.{20 + k}.0.0/16"}
-                                for k in range(5)],
-                   "containers": containers},
-        "symptoms": [{"from": "lan", "to": f"container:svc{i}", "port": 10000 + i}
-                     for i in range(min(n, 4))],
-    })
+        containers.append(
+            {
+                "name": f"svc{i}",
+                "networks": [f"net{i % 5}"],
+                "ports": [f"{10000 + i}:80"],
+                "listens": ["127.0.0.1:80" if i % 7 == 0 else "0.0.0.0:80"],
+                "expose": ["9000"],
+            }
+        )
+    return load_setup(
+        {
+            "host": {
+                "os": "linux",
+                "docker": "engine",
+                "interfaces": [
+                    {"name": "eth0", "address": "192.168.1.10/24", "gateway": "192.168.1.1"}
+                ],
+            },
+            "docker": {
+                "networks": [
+                    {"name": f"net{k}", "subnet": f"172.{20 + k}.0.0/16"} for k in range(5)
+                ],
+                "containers": containers,
+            },
+            "symptoms": [
+                {"from": "lan", "to": f"container:svc{i}", "port": 10000 + i}
+                for i in range(min(n, 4))
+            ],
+        }
+    )
 
 
 def entities(setup: Setup) -> int:
     docker = setup.docker
-    return (len(setup.vms or []) + len(setup.vm_networks or [])
-            + (len(docker.containers or []) + len(docker.networks or []) if docker else 0))
+    return (
+        len(setup.vms or [])
+        + len(setup.vm_networks or [])
+        + (len(docker.containers or []) + len(docker.networks or []) if docker else 0)
+    )
 
 
 def main() -> None:
@@ -116,9 +132,12 @@ def main() -> None:
     for name, ents, p50, p99 in rows:
         lines.append(f"| {name} | {ents} | {p50 * 1e3:.2f} | {p99 * 1e3:.2f} |")
     if all_times:
-        lines += ["", f"All examples together: p50 **{_pct(all_times, 0.5) * 1e3:.2f} ms**, "
-                      f"p99 {_pct(all_times, 0.99) * 1e3:.2f} ms (target: p50 ≤ 2 ms for up "
-                      "to 20 entities)."]
+        lines += [
+            "",
+            f"All examples together: p50 **{_pct(all_times, 0.5) * 1e3:.2f} ms**, "
+            f"p99 {_pct(all_times, 0.99) * 1e3:.2f} ms (target: p50 ≤ 2 ms for up "
+            "to 20 entities).",
+        ]
     base = scale[0][1]
     lines += [
         "",

@@ -165,6 +165,7 @@ class Engine:
         def done(error: BaseException | None, _state: object) -> None:
             if error:
                 failures.append(error)
+
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
         # refused as duplicates; a salt field no pattern reads gives them another hash.
         for salt in range(4):
