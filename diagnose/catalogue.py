@@ -322,7 +322,12 @@ def compile_rule(rule: Rule, level: int) -> dict[str, Any]:
                 raise ValueError(f"{where}: unless refers to unknown alias ${ref_alias}")
         parts.append({f"n_{i}$not": compile_pattern(pattern, where)})
     if rule.unless:
-        parts.append({"phase": {"$and": [{"kind": PHASE_KIND}, {"level": level}]}})
+        # The guard goes FIRST: durable-rules evaluates a `$not` when the facts before it in
+        # the list are matched, and does not take that back when a negated fact arrives
+        # later (measured: `[sy, not ct, phase]` fires when the symptom is asserted before
+        # the container it negates). With the phase first, every negation is evaluated only
+        # once the phase, hence every fact it negates, is in.
+        parts.insert(0, {"phase": {"$and": [{"kind": PHASE_KIND}, {"level": level}]}})
     return {"all": parts, "run": rule.id}
 
 
@@ -502,10 +507,12 @@ def _check(cat: Catalogue) -> None:
             if topic not in pack.topics:
                 raise RuleError(f"topic {topic} has no {lang} text", file=f"knowledge/{lang}")
     for rid, rule in cat.rules.items():
-        locations = [rule.finding.at if rule.finding else None, rule.ask.at if rule.ask else None]
+        effects = [rule.finding.at if rule.finding else None, rule.ask.at if rule.ask else None]
+        # A location may name no device: `at: {symptom: ...}` concerns the whole symptom.
+        locations = [at for at in effects if at is not None and "device" in at]
         locations += [t for t in rule.derive if t.get("kind") == "hop"]
         for at in locations:
-            if at is not None and at.get("device") not in cat.devices:
+            if at.get("device") not in cat.devices:
                 raise RuleError(f"unknown device {at.get('device')!r}", file=rule.file, rule=rid)
         if rule.ask is not None:
             for rid2 in rule.ask.settles:

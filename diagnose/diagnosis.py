@@ -10,6 +10,7 @@ ask rule an `ask` fact. This module reads them back and puts the report together
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
@@ -35,13 +36,32 @@ UNKNOWN = "(unknown)"
 
 
 class _Params(dict[str, Any]):
+    unknown = UNKNOWN
+
     def __missing__(self, key: str) -> str:
-        return UNKNOWN
+        return self.unknown
 
 
-def fill(template: str, params: Mapping[str, Any]) -> str:
+def fill(template: str, params: Mapping[str, Any], *, unknown: str = UNKNOWN) -> str:
     """Fill `{placeholders}`; a value nobody knows reads as (unknown)."""
-    return template.format_map(_Params({k: v for k, v in params.items() if v is not None}))
+    values = _Params({k: v for k, v in params.items() if v is not None})
+    values.unknown = unknown
+    return template.format_map(values)
+
+
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+
+
+def fill_label(template: str, params: Mapping[str, Any]) -> str:
+    """Fill a hop label; a `[...]` part is dropped when a value in it is unknown."""
+    out, pos = [], 0
+    for match in _OPTIONAL.finditer(template):
+        out.append(fill(template[pos : match.start()], params))
+        part = fill(match.group(1), params)
+        out.append("" if UNKNOWN in part else part)
+        pos = match.end()
+    out.append(fill(template[pos:], params))
+    return "".join(out)
 
 
 def _resolve(value: Any, matched: Mapping[str, Fact]) -> Any:
@@ -173,7 +193,7 @@ class _Assembler:
             id=rule.ask.question,
             text=fill(q.text, params),
             fills=fill(q.fills, params),
-            choices=list(q.choices),
+            choices=[fill(c, params) for c in q.choices],
             why=why,
             settles=settles,
             rule=rule.id,
@@ -195,7 +215,7 @@ class _Assembler:
         ]
         pending = [q for fact, q in asks if fact.get("at") and _covers(fact["at"], hop)]
         device = hop["device"]
-        label = fill(self.cat.texts[self.lang].devices[device], hop)
+        label = fill_label(self.cat.texts[self.lang].devices[device], hop)
         if blockers:
             blockers.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.rule))
             status, rule, claims = "blocked", blockers[0].rule, blockers[0].claims
@@ -203,7 +223,8 @@ class _Assembler:
             unsure = [q for q in pending if not q.assumed]
             status = "unknown" if unsure else "pass"
             rule = hop["route"]
-            claims = sorted(set(self.cat.devices[device].claims))
+            # A hop may cite its own claims (a VirtualBox twin of a VMware device, say).
+            claims = sorted(set(hop.get("claims") or self.cat.devices[device].claims))
         out = Hop(
             seq=hop["seq"],
             device=device,
@@ -240,7 +261,7 @@ class _Assembler:
             laid = [self._hop(h, findings, asks) for h in hops]
             if "says" in sym:
                 laid = [_doubt(b) for b in laid]
-            route_path = [b[0] for b in laid]
+            route_path = _mark_unreached([b[0] for b in laid])
             if general or any(h.status == "blocked" for h in route_path):
                 route_status = "blocked"
             elif symptom_asks or any(h.status == "unknown" for h in route_path):
@@ -252,6 +273,7 @@ class _Assembler:
         candidates.sort(key=lambda c: (c[0], c[1]))
         causes: list[Cause] = []
         questions: dict[tuple[str, str], Question] = {}
+        params_of = {(q.rule, q.text): fact.get("params", {}) for fact, q in asks}
         for _, q in symptom_asks:
             questions[(q.id, q.text)] = q
         for _fact, f in general:
@@ -268,7 +290,9 @@ class _Assembler:
                     questions.setdefault((q.id, q.text), q)
                     if not q.assumed:
                         for rid in q.settles:
-                            causes.append(self._candidate(rid, q, hop.seq))
+                            causes.append(
+                                self._candidate(rid, q, hop.seq, params_of[(q.rule, q.text)])
+                            )
             alternatives = [c[3] for c in candidates[1:]]
         else:
             status = "blocked" if general else "unknown"
@@ -300,12 +324,12 @@ class _Assembler:
             fixes=f.fixes,
         )
 
-    def _candidate(self, rule_id: str, q: Question, hop: int) -> Cause:
+    def _candidate(self, rule_id: str, q: Question, hop: int, params: Mapping[str, Any]) -> Cause:
         rule = self.cat.rules[rule_id]
         text = self.cat.text(rule_id, self.lang)
         return Cause(
             rule=rule_id,
-            title=fill(text.title, {}),
+            title=fill(text.title, params, unknown="?"),
             severity=rule.severity,
             certain=False,
             hop=hop,
@@ -316,12 +340,10 @@ class _Assembler:
     def _restate(self, sym: Fact) -> str:
         def end(prefix: str) -> str:
             kind = sym.get(f"{prefix}_kind", "?")
-            name = sym.get(f"{prefix}_name") or sym.get(f"{prefix}_address")
-            return (
-                f"{kind}:{name}"
-                if name and kind in ("vm", "container")
-                else (f"{kind} ({name})" if name else kind)
-            )
+            name = sym.get(f"{prefix}_name")
+            address = sym.get(f"{prefix}_address")
+            text = f"{kind}:{name}" if name and kind in ("vm", "container") else kind
+            return f"{text} ({address})" if address else text
 
         text = f"{end('from')} -> {end('to')}" if "to_kind" in sym else end("from")
         if "port" in sym:
@@ -348,6 +370,15 @@ class _Assembler:
         if unknown:
             return f"Unknown: {len(unknown)} hop(s) need an answer, first {unknown[0].label}."
         return "Unknown: not enough facts to trace a path."
+
+
+def _mark_unreached(path: list[Hop]) -> list[Hop]:
+    """Hops after the first blocked one are never reached by the packet."""
+    out, broken = [], False
+    for hop in path:
+        out.append(hop.model_copy(update={"reached": False}) if broken else hop)
+        broken = broken or hop.status == "blocked"
+    return out
 
 
 def _doubt(
@@ -406,8 +437,14 @@ def assemble(cat: Catalogue, run: Run, *, lang: str = "en", source: str | None =
     questions: dict[tuple[str, str], Question] = {}
     for _, q in asks:
         questions.setdefault((q.id, q.text), q)
+    # A finding scoped to a symptom belongs to the report only if it decides that verdict
+    # (a route the verdict did not take may be blocked for reasons that do not matter).
+    deciding = {(v.symptom, c.rule, c.title) for v in verdicts for c in v.causes if c.certain}
     unique_findings: dict[tuple[str, str], Finding] = {}
-    for _, f in findings:
+    for fact, f in findings:
+        symptom = (fact.get("at") or {}).get("symptom")
+        if symptom is not None and (symptom, f.rule, f.title) not in deciding:
+            continue
         unique_findings.setdefault((f.rule, f.title), f)
     trace = sorted(
         (

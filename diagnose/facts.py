@@ -102,6 +102,7 @@ class _Builder:
         self.facts: list[Fact] = []
         self.sites: list[_Site] = []
         self.addresses: dict[str, tuple[str, str]] = {}  # ip -> (entity kind, name)
+        self.names: dict[str, set[str]] = {}  # DNS name -> containers known by it
 
     def add(self, kind: str, **values: Any) -> Fact:
         fact = _put({"kind": kind}, **values)
@@ -131,6 +132,13 @@ class _Builder:
                 self.sites.append(_Site("vpn", iface.name or address or "vpn", subnet))
             if primary is None and address and iface.type in (None, "ethernet", "wifi"):
                 primary = (iface, address, subnet)
+        # A host whose LAN address sits on a Linux bridge (br0 holding the NIC, for bridged
+        # VMs): the bridge with the default gateway is the LAN interface.
+        for iface in (host.interfaces or []) if host and primary is None else []:
+            address, _, subnet = _iface(iface.address)
+            if address and iface.type == "bridge" and iface.gateway:
+                primary = (iface, address, subnet)
+                break
         for route in (host.routes or []) if host else []:
             self.add("host_route", to=route.to, via=route.via, dev=route.dev, vpn=route.vpn)
             self.sites.append(
@@ -161,6 +169,13 @@ class _Builder:
             resolver_loopback=(
                 any(ipaddress.ip_address(r).is_loopback for r in resolver) if resolver else None
             ),
+            # Docker drops loopback nameservers for default-bridge containers; when none is
+            # left it falls back to 8.8.8.8, except that a lone 127.0.0.53 (systemd-resolved's
+            # stub) makes it read /run/systemd/resolve/resolv.conf instead.
+            resolver_all_loopback=(
+                all(ipaddress.ip_address(r).is_loopback for r in resolver) if resolver else None
+            ),
+            resolver_stub_only=(resolver == ["127.0.0.53"]) if resolver else None,
             desktop_host_networking=host.docker_desktop_host_networking if host else None,
         )
         if lan_subnet or lan_gateway or lan is not None:
@@ -169,6 +184,12 @@ class _Builder:
                 self.sites.append(_Site("lan", "lan", lan_subnet))
         self.lan_subnet = lan_subnet
         self.lan_gateway = lan_gateway
+        # The host's interfaces by name, and the one that carries the LAN: bridged VMs are
+        # judged by the interface their switch is bridged to.
+        self.ifaces = {
+            i.name.lower(): i for i in ((host.interfaces or []) if host else []) if i.name
+        }
+        self.primary_nic = primary[0] if primary else None
 
     def _docker_platform(self) -> str | None:
         host = self.setup.host
@@ -200,6 +221,8 @@ class _Builder:
                 nat_service=net.nat_service,
                 bridged_to=net.bridged_to,
                 bridged_to_auto=(net.bridged_to.lower() == "auto") if net.bridged_to else None,
+                host_adapter_state=_host_adapter_state(net.host_adapter, net.host_adapter_enabled),
+                auto_candidates=self._auto_candidates() if _is_auto(net.bridged_to) else None,
                 active=net.active,
                 autostart=net.autostart,
             )
@@ -246,10 +269,25 @@ class _Builder:
                 adapter.network.lower(), effective
             )
         defaults = vm_defaults().get(hypervisor or "", {}).get(effective or "", {})
-        network = adapter.network or defaults.get("switch")
+        # One spelling per switch, so that rules can join adapters to their network.
+        network = (
+            (net.name if net else None)
+            or _vmnet_name(hypervisor, adapter.network)
+            or defaults.get("switch")
+        )
+        if net is None and network:
+            net = networks.get(network.lower())  # the default switch, when it is described
         address, prefix, subnet = _iface(adapter.address)
         net_subnet = (net.subnet if net else None) or defaults.get("subnet")
+        net_gateway = (net.gateway if net else None) or defaults.get("gateway")
+        host_address = _iface(net.host_address)[0] if net else None
         gateway = adapter.gateway
+        # VMware bridges a whole switch (VMnet0) to a host NIC; other hypervisors bridge each
+        # adapter. The adapter's own setting wins, else its switch's.
+        bridged_to = adapter.bridged_to or (net.bridged_to if net else None)
+        bridged = (
+            self._bridged_relations(bridged_to) if effective == "bridged" or bridged_to else {}
+        )
         fact = self.add(
             "adapter",
             vm=vm,
@@ -271,8 +309,10 @@ class _Builder:
             gateway=gateway,
             dhcp=adapter.dhcp,
             connected=adapter.connected,
-            bridged_to=adapter.bridged_to,
+            bridged_to=bridged_to,
+            **bridged,
             dns_known=adapter.dns is not None,
+            dns_off_lan=self._dns_off_lan(adapter.dns),
             in_lan_subnet=_inside(address, self.lan_subnet),
             gateway_in_lan=_inside(gateway, self.lan_subnet),
             gateway_is_lan_gateway=(gateway == self.lan_gateway)
@@ -281,11 +321,57 @@ class _Builder:
             in_network_subnet=_inside(address, net_subnet),
             gateway_in_subnet=_inside(gateway, subnet) if subnet else None,
             network_subnet=net_subnet,
+            gateway_is_network_gateway=(gateway == net_gateway)
+            if (gateway and net_gateway)
+            else None,
+            gateway_is_host_adapter=(gateway == host_address)
+            if (gateway and host_address)
+            else None,
+            gateway_index=_host_index(gateway, net_subnet),
         )
         if address:
             self.addresses.setdefault(address, ("vm", vm))
         for text in adapter.port_forwards or []:
             self._forward(text, vm=vm, adapter=index, network=fact.get("network"))
+
+    def _bridged_relations(self, bridged_to: str | None) -> dict[str, Any]:
+        """What a bridged adapter is bridged through: the named host interface, or (auto or
+        not given) presumably the one that carries the LAN, marked as a guess."""
+        out: dict[str, Any] = {}
+        auto = _is_auto(bridged_to)
+        named = self.ifaces.get(bridged_to.lower()) if bridged_to and not auto else None
+        if auto:
+            out["bridged_auto"] = True
+        if named is not None:
+            out["bridged_via"] = named.name
+            out["bridged_iface_type"] = named.type
+            out["bridged_iface_up"] = named.up
+            if self.primary_nic is not None:
+                out["bridged_is_lan_nic"] = named is self.primary_nic
+        elif (auto or not bridged_to) and self.primary_nic is not None:
+            out["bridged_via"] = self.primary_nic.name
+            out["bridged_iface_type"] = self.primary_nic.type
+            out["bridged_guess"] = True
+        return {k: v for k, v in out.items() if v is not None}
+
+    def _auto_candidates(self) -> int:
+        """Host interfaces automatic bridging may pick: up (or not known down), not loopback."""
+        return sum(
+            1
+            for i in self.ifaces.values()
+            if i.up is not False and i.type in (None, "ethernet", "wifi", "vpn", "virtual")
+        )
+
+    def _dns_off_lan(self, dns: list[str] | None) -> str | None:
+        """The first private DNS server outside the LAN (a bridged VM cannot reach, say, the
+        NAT device's 192.168.80.2); None when the LAN is unknown or every server is fine."""
+        if not dns or not self.lan_subnet:
+            return None
+        for server in dns:
+            ip = ipaddress.ip_address(server)
+            if ip.is_private and not ip.is_loopback and not _inside(server, self.lan_subnet):
+                return server
+        return None
 
     def _forward(self, text: str, **where: Any) -> None:
         fwd = parse_forward(text)
@@ -401,6 +487,7 @@ class _Builder:
             self.add("attach", container=ct.name, network=name, ip=ip)
             if ip:
                 ips.append(ip)
+            self._dns_names(ct, name)
         if mode is None and ct.ip:
             ips.append(ct.ip)
         for ip in ips:
@@ -423,7 +510,29 @@ class _Builder:
             networks_count=len(joined),
             running=ct.running,
             profiles=",".join(sorted(ct.profiles)) if ct.profiles else None,
+            dns_loopback=(
+                any(ipaddress.ip_address(d).is_loopback for d in ct.dns) if ct.dns else None
+            ),
         )
+        if mode is None:
+            self._dns_names(ct, "bridge")  # the implicit default bridge (DM001)
+        for text in ct.links or []:
+            target_name, _, alias = text.partition(":")
+            self.add(
+                "link",
+                container=ct.name,
+                target=target_name.strip(),
+                name=(alias or target_name).strip(),
+            )
+        for text in extra_hosts:
+            sep = "=" if "=" in text else ":"
+            host_name, _, address = text.partition(sep)
+            self.add(
+                "extra_host",
+                container=ct.name,
+                name=host_name.strip(),
+                address=address.strip().strip("[]"),
+            )
         expanded = 0
         for pub in ct.ports or []:
             host = parse_port_range(pub.published, "port") if pub.published else None
@@ -466,6 +575,22 @@ class _Builder:
                 scope=ln.scope,
             )
         return joined
+
+    def _dns_names(self, ct: Container, network: str) -> None:
+        """The names other containers may look up for `ct` on `network`: its name, its aliases.
+
+        Whether a lookup works (embedded DNS on user-defined networks, none on the default
+        bridge) is for the rules to say.
+        """
+        self.add("dns_name", container=ct.name, network=network, name=ct.name, source="name")
+        self.names.setdefault(ct.name, set()).add(ct.name)
+        for att in ct.networks or []:
+            if att.name == network:
+                for alias in att.aliases or []:
+                    self.add(
+                        "dns_name", container=ct.name, network=network, name=alias, source="alias"
+                    )
+                    self.names.setdefault(alias, set()).add(ct.name)
 
     def _pools(self, docker: Any) -> None:
         daemon = docker.daemon
@@ -543,7 +668,39 @@ class _Builder:
 
     def symptoms(self) -> None:
         for sym in self.setup.symptoms or []:
-            self.add("symptom", **self._symptom(sym))
+            fact = self.add("symptom", **self._symptom(sym))
+            self._addr_sites(fact)
+
+    def _addr_sites(self, sym: Fact) -> None:
+        """Which address ranges (LAN, VPN, VM network, Docker network...) hold each address a
+        symptom names: where a range is routed elsewhere, that decides where packets go."""
+        ends = [(end, sym.get(f"{end}_address")) for end in ("from", "to")]
+        if sym.get("dial_kind") == "ip":
+            ends.append(("dial", sym["dial"]))
+        for end, address in ends:
+            if address is None:
+                continue
+            ip = ipaddress.ip_address(address)
+            found: dict[tuple[str, str], IPNet] = {}
+            for site in self.sites:
+                net = _net(site.subnet)
+                if net is None or net.version != ip.version or ip not in net:
+                    continue
+                found.setdefault((site.kind, site.name), net)
+            # The host sends the address along its most specific route; pools are no routes.
+            routed = [n.prefixlen for (kind, _), n in found.items() if kind != "pool"]
+            best = max(routed, default=None)
+            for (kind, name), net in found.items():
+                self.add(
+                    "addr_in",
+                    symptom=sym["symptom"],
+                    end=end,
+                    address=address,
+                    site_kind=kind,
+                    site_name=name,
+                    site_subnet=str(net),
+                    longest=True if kind != "pool" and net.prefixlen == best else None,
+                )
 
     def _endpoint(self, text: str | None, prefix: str) -> dict[str, Any]:
         if text is None:
@@ -581,16 +738,61 @@ class _Builder:
                 if owner:
                     out["dial_owner_kind"] = owner[0]
                     out["dial_owner"] = owner[1]
+            elif out["dial_kind"] == "name" and len(self.names.get(dial, ())) == 1:
+                out["dial_owner_kind"] = "container"
+                out["dial_owner"] = next(iter(self.names[dial]))
+            if sym.to is None:
+                # No `to`: what the client dials says where it goes.
+                if out["dial_kind"] == "host-alias":
+                    out["to_kind"] = "host"
+                elif out["dial_kind"] == "ip":
+                    out.update(self._endpoint(dial, "to"))
+                elif "dial_owner" in out:
+                    out["to_kind"] = "container"
+                    out["to_name"] = out["dial_owner"]
         kind = sym.type
         if kind is None:
             if says_class in ("allocated", "in-use"):
                 kind = "start"
-            elif says_class == "dns" or (sym.to is None and sym.dial):
+            elif says_class == "dns" or (
+                sym.to is None and sym.dial and sym.port is None and says_class is None
+            ):
+                # A name alone, with no port and no connection error: the lookup is the question.
                 kind = "resolve"
             else:
                 kind = "connect"
         out["type"] = kind
         return out
+
+
+def _vmnet_name(hypervisor: str | None, name: str | None) -> str | None:
+    """VMware's switches are VMnet0..VMnet19 however the user spells them."""
+    if name and hypervisor == "vmware" and re.fullmatch(r"vmnet\d+", name.strip().lower()):
+        return "VMnet" + name.strip()[5:]
+    return name
+
+
+def _is_auto(bridged_to: str | None) -> bool:
+    return bool(bridged_to) and str(bridged_to).strip().lower() in ("auto", "automatic")
+
+
+def _host_adapter_state(exists: bool | None, enabled: bool | None) -> str | None:
+    """missing / disabled / enabled / present (exists, enabled not said), or None."""
+    if exists is False:
+        return "missing"
+    if enabled is False:
+        return "disabled"
+    if enabled is True:
+        return "enabled"
+    return "present" if exists else None
+
+
+def _host_index(address: str | None, subnet: str | None) -> int | None:
+    """The host part of an address inside a subnet (192.168.80.2 in /24 -> 2)."""
+    if not address or not subnet or not _inside(address, subnet):
+        return None
+    net = ipaddress.ip_network(subnet, strict=False)
+    return int(ipaddress.ip_address(address)) - int(net.network_address)
 
 
 def _dial_kind(dial: str) -> str:

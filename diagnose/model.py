@@ -604,8 +604,8 @@ class Symptom(Model):
 
     @model_validator(mode="after")
     def _needs_target(self) -> Symptom:
-        if self.to is None and self.type != "start" and self.dial is None:
-            raise ValueError("a symptom needs 'to' (or 'dial', or type: start)")
+        if self.to is None and self.type != "start" and self.dial is None and not self.says:
+            raise ValueError("a symptom needs 'to' (or 'dial', 'says', or type: start)")
         return self
 
 

@@ -64,6 +64,7 @@ class Hop(Out):
     claims: list[str]
     questions: list[str] = Field(default_factory=list)
     assumptions: list[str] = Field(default_factory=list)
+    reached: bool = Field(True, description="false after the hop where the path breaks")
 
 
 class Cause(Out):

@@ -53,8 +53,7 @@ def run(command: str) -> tuple[list[str], int]:
     elif argv[0] == "python":
         argv[0] = sys.executable
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
-    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env,
-                            timeout=300)
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     lines = (result.stdout + result.stderr).rstrip("\n").splitlines()
     return lines, result.returncode
 

@@ -25,9 +25,10 @@ def verdict(v: Verdict) -> list[str]:
     if v.path:
         lines += ["| # | hop | status | rule | claims |", "|---|---|---|---|---|"]
         for hop in v.path:
+            reached = hop.reached or hop.status == "blocked"
+            status = f"{_MARK[hop.status]} {hop.status}" if reached else "not reached"
             lines.append(
-                f"| {hop.seq} | {hop.label} | {_MARK[hop.status]} {hop.status} | "
-                f"{hop.rule} | {', '.join(hop.claims)} |"
+                f"| {hop.seq} | {hop.label} | {status} | {hop.rule} | {', '.join(hop.claims)} |"
             )
         lines.append("")
     for i, c in enumerate(v.causes, start=1):

@@ -66,7 +66,8 @@ def _fixes(fixes: Iterable[FixOut], prefix: str, st: _Style) -> list[str]:
 
 def _hop(hop: Hop, last: bool, st: _Style) -> str:
     cite = f" [{' '.join(hop.claims)}]" if hop.claims else ""
-    line = f"    {st.branch(last)} {st.mark(hop.status)} {hop.label}"
+    mark = st.mark(hop.status) if hop.reached or hop.status == "blocked" else st("[--]", "dim")
+    line = f"    {st.branch(last)} {mark} {hop.label}"
     if hop.status == "blocked":
         line += st(f"  <- breaks here ({hop.rule})", "red")
     return line + st(cite, "dim")
