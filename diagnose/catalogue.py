@@ -277,11 +277,39 @@ def _condition(field_name: str, value: Any, where: str) -> dict[str, Any]:
     return _compare(field_name, "eq", value)
 
 
-def compile_pattern(pattern: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """One fact pattern as durable-rules JSON; refuses what would misbehave at run time."""
+def _order(field_name: str, value: Any) -> int:
+    """Where a condition goes in its pattern (see compile_pattern)."""
+    if field_name == "kind":
+        return 0
+    refs = list(_refs_in(value))
+    grouped = isinstance(value, dict) and next(iter(value), None) in ("in", "not_in")
+    if grouped:
+        return 4
+    if refs:
+        return 3 if isinstance(value, dict) else 2
+    return 1
+
+
+def compile_pattern(
+    pattern: Mapping[str, Any], where: str, guards: Iterable[str] = ()
+) -> dict[str, Any]:
+    """One fact pattern as durable-rules JSON; refuses what would misbehave at run time.
+
+    Conditions are put in a fixed order: kind, constants, joins, then `in`/`not_in` groups
+    (measured on durable-rules 2.0.28: an `$or` placed before a join makes the join match
+    any fact, and many join-first patterns on one kind overflow its node stack, error 303).
+    `guards` are fields later positive patterns join on: they must exist, so that an unknown
+    value matches nothing (a join on a missing field may otherwise fail with error 311).
+    """
     if "kind" not in pattern or not isinstance(pattern["kind"], str) or _ref(pattern["kind"]):
         raise ValueError(f"{where}: every pattern needs a literal kind")
-    parts = [_condition(k, v, where) for k, v in pattern.items()]
+    items = sorted(pattern.items(), key=lambda kv: _order(kv[0], kv[1]))
+    parts = [_condition(k, v, where) for k, v in items]
+    position = sum(1 for k, v in items if _order(k, v) <= 1)
+    for name in sorted(set(guards)):
+        if name not in pattern or pattern[name] == {"exists": True}:
+            parts.insert(position, {"$ex": {name: 1}})
+            position += 1
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
@@ -303,6 +331,13 @@ def compile_rule(rule: Rule, level: int) -> dict[str, Any]:
     where = f"rule {rule.id}"
     seen: list[str] = []
     parts: list[dict[str, Any]] = []
+    # Fields that later positive patterns join on, per alias: they must exist (an unknown
+    # value matches nothing). Negations keep durable's reading: nothing matches an unknown
+    # value, so `unless` holds; add {exists: true} where that is not what a rule means.
+    joined: dict[str, set[str]] = {}
+    for item in (next(iter(p.values())) for p in rule.when if len(p) == 1):
+        for ref_alias, ref_field in _refs_in(item):
+            joined.setdefault(ref_alias, set()).add(ref_field)
     for pattern in rule.when:
         if len(pattern) != 1:
             raise ValueError(f"{where}: each when item is one mapping alias: pattern")
@@ -314,7 +349,7 @@ def compile_rule(rule: Rule, level: int) -> dict[str, Any]:
         for ref_alias, _ in _refs_in(body):
             if ref_alias not in seen:
                 raise ValueError(f"{where}: ${ref_alias} is not an earlier alias of this rule")
-        parts.append({alias: compile_pattern(body, where)})
+        parts.append({alias: compile_pattern(body, where, joined.get(alias, ()))})
         seen.append(alias)
     for i, pattern in enumerate(rule.unless):
         for ref_alias, _ in _refs_in(pattern):

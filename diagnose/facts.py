@@ -220,7 +220,7 @@ class _Builder:
                 dhcp_service=net.dhcp_service,
                 nat_service=net.nat_service,
                 bridged_to=net.bridged_to,
-                bridged_to_auto=(net.bridged_to.lower() == "auto") if net.bridged_to else None,
+                bridged_to_auto=_is_auto(net.bridged_to) if net.bridged_to else None,
                 host_adapter_state=_host_adapter_state(net.host_adapter, net.host_adapter_enabled),
                 auto_candidates=self._auto_candidates() if _is_auto(net.bridged_to) else None,
                 active=net.active,
@@ -321,6 +321,7 @@ class _Builder:
             in_network_subnet=_inside(address, net_subnet),
             gateway_in_subnet=_inside(gateway, subnet) if subnet else None,
             network_subnet=net_subnet,
+            network_subnet_default=True if (net_subnet and not (net and net.subnet)) else None,
             gateway_is_network_gateway=(gateway == net_gateway)
             if (gateway and net_gateway)
             else None,
@@ -355,11 +356,14 @@ class _Builder:
         return {k: v for k, v in out.items() if v is not None}
 
     def _auto_candidates(self) -> int:
-        """Host interfaces automatic bridging may pick: up (or not known down), not loopback."""
+        """Host interfaces automatic bridging may pick: up (or not known down), not loopback,
+        not VMware's own host adapters (VMnetN), which it never bridges to."""
         return sum(
             1
-            for i in self.ifaces.values()
-            if i.up is not False and i.type in (None, "ethernet", "wifi", "vpn", "virtual")
+            for name, i in self.ifaces.items()
+            if i.up is not False
+            and i.type in (None, "ethernet", "wifi", "vpn", "virtual")
+            and not re.fullmatch(r"(vmware network adapter )?vmnet\d+", name)
         )
 
     def _dns_off_lan(self, dns: list[str] | None) -> str | None:
