@@ -10,15 +10,17 @@ ask rule an `ask` fact. This module reads them back and puts the report together
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from diagnose.catalogue import SEVERITY_ORDER, Catalogue, Rule, build, default_catalogue
-from diagnose.engine import Engine, Fact, Firing, Run, canonical, fact_id
+from diagnose.engine import Engine, Fact, Firing, Run, fact_id
 from diagnose.facts import build_facts
 from diagnose.model import Setup
 from diagnose.report import (
@@ -64,49 +66,94 @@ def fill_label(template: str, params: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _resolve(value: Any, matched: Mapping[str, Fact]) -> Any:
+Getter = Callable[[Mapping[str, Fact]], Any]
+
+
+def _compile(value: Any) -> Getter:
+    """A template (`$alias.field` references, literals, dicts, lists) as a fast getter."""
     if isinstance(value, dict):
-        out = {k: _resolve(v, matched) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None}
-    if isinstance(value, list):
-        return [_resolve(v, matched) for v in value]
+        items = [(k, _compile(v)) for k, v in value.items()]
+
+        def mapping(matched: Mapping[str, Fact]) -> dict[str, Any]:
+            out = {}
+            for key, get in items:
+                got = get(matched)
+                if got is not None:  # an unknown value is left out, never null
+                    out[key] = got
+            return out
+
+        return mapping
+    if isinstance(value, list | tuple):
+        parts = [_compile(v) for v in value]
+        return lambda matched: [get(matched) for get in parts]
     if isinstance(value, str) and value.startswith("$") and "." in value:
         alias, _, field_name = value[1:].partition(".")
-        fact = matched.get(alias)
-        return fact.get(field_name) if fact is not None else None
-    return value
+        return lambda matched: (matched.get(alias) or {}).get(field_name)
+    return lambda matched: value
 
 
-def effect(rule: Rule, matched: dict[str, Fact]) -> list[Fact]:
-    """What a rule firing adds to the facts."""
-    params = _resolve(rule.params, matched)
+@dataclass(frozen=True)
+class _Plan:
+    """A rule's effect, with its templates compiled once."""
+
+    params: Getter
+    at: Getter | None
+    derive: tuple[Getter, ...]
+
+
+_plans: dict[int, tuple[Rule, _Plan]] = {}
+
+
+def _plan(rule: Rule) -> _Plan:
+    found = _plans.get(id(rule))
+    if found is None or found[0] is not rule:
+        at = rule.finding.at if rule.finding else (rule.ask.at if rule.ask else None)
+        plan = _Plan(
+            params=_compile(rule.params),
+            at=_compile(at) if at else None,
+            derive=tuple(_compile(dict(t)) for t in rule.derive),
+        )
+        found = _plans[id(rule)] = (rule, plan)
+    return found[1]
+
+
+def effect(rule: Rule, matched: dict[str, Fact], ids: Mapping[str, str]) -> list[Fact]:
+    """What a rule firing adds to the facts; `ids` are the matched facts' ids."""
+    plan = _plan(rule)
     if rule.finding is not None:
-        fact: Fact = {"kind": "finding", "rule": rule.id, "params": params}
-        if rule.finding.at:
-            fact["at"] = _resolve(rule.finding.at, matched)
+        fact: Fact = {"kind": "finding", "rule": rule.id, "params": plan.params(matched)}
+        if plan.at:
+            fact["at"] = plan.at(matched)
         return [fact]
     if rule.ask is not None:
         fact = {
             "kind": "ask",
             "rule": rule.id,
             "question": rule.ask.question,
-            "params": params,
+            "params": plan.params(matched),
             "assume": rule.ask.assume,
         }
-        if rule.ask.at:
-            fact["at"] = _resolve(rule.ask.at, matched)
+        if plan.at:
+            fact["at"] = plan.at(matched)
         return [fact]
     out = []
-    # Hops laid by one firing form one route; a rule may add a hop to an existing route by
-    # copying its `route` and `via`.
-    via = fact_id({"kind": "via", **{a: canonical(f) for a, f in matched.items()}})[4:]
-    for template in rule.derive:
-        fact = _resolve(dict(template), matched)
+    via = None
+    for derive in plan.derive:
+        fact = derive(matched)
         if fact["kind"] == "hop":
+            # Hops laid by one firing form one route; a rule may add a hop to an existing
+            # route by copying its `route` and `via`.
+            if via is None:
+                via = _via(ids)
             fact.setdefault("route", rule.id)
             fact.setdefault("via", via)
         out.append(fact)
     return out
+
+
+def _via(ids: Mapping[str, str]) -> str:
+    text = "|".join(f"{alias}={fid}" for alias, fid in sorted(ids.items()))
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
 _engines: dict[tuple[str, ...], Engine] = {}
@@ -201,7 +248,7 @@ class _Assembler:
         )
 
     def _id(self, fact: Fact) -> str:
-        return fact_id(fact, self.run.key(fact))
+        return self.run.fact_id(fact)
 
     # ------------------------------------------------------------------------------ verdicts
 
@@ -480,7 +527,7 @@ def evaluate(setup: Setup, *, rule_dirs: tuple[str, ...] = ()) -> tuple[Catalogu
 
 def firing_params(rule: Rule, firing: Firing) -> dict[str, Any]:
     """The parameters a firing fills into its rule's texts."""
-    params: dict[str, Any] = _resolve(rule.params, firing.matched)
+    params: dict[str, Any] = _plan(rule).params(firing.matched)
     return params
 
 

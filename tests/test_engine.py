@@ -103,7 +103,7 @@ def test_threads_get_their_own_answers() -> None:
 
 
 def test_an_exception_inside_an_action_is_raised_not_swallowed() -> None:
-    def broken(rule: Any, matched: Any) -> list[dict[str, Any]]:
+    def broken(rule: Any, matched: Any, ids: Any) -> list[dict[str, Any]]:
         raise RuntimeError("boom in " + rule.id)
 
     engine = Engine(default_catalogue(), broken)
@@ -120,7 +120,7 @@ def test_no_background_threads_are_started() -> None:
 
 def test_facts_no_rule_matches_are_kept() -> None:
     # A fact kind no rule mentions must not make the engine raise or drop the others.
-    engine = Engine(default_catalogue(), lambda rule, matched: [])
+    engine = Engine(default_catalogue(), lambda rule, matched, ids: [])
     facts = [*build_facts(load_setup(WEB)), {"kind": "something_new", "x": 1}]
     run = engine.run(facts)
     assert any(f["kind"] == "something_new" for f in run.facts.values())
@@ -164,3 +164,18 @@ def test_sessions_where_nothing_fires_close_cleanly() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"
+
+
+def test_the_session_is_reused_and_renewed_after_an_error() -> None:
+    from diagnose.diagnosis import engine_for
+
+    engine = engine_for(())
+    why(WEB)
+    sid = engine._sid
+    why(API)
+    assert engine._sid == sid, "a clean run leaves its session reusable"
+    broken = Engine(default_catalogue(), lambda rule, matched, ids: [{"kind": "x", "bad": {1}}])
+    first = broken._sid
+    with pytest.raises(EngineError):
+        broken.run(build_facts(load_setup(WEB)))
+    assert broken._sid != first, "a failed run gets a fresh session"
