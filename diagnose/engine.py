@@ -36,14 +36,22 @@ from diagnose.errors import EngineError
 
 RULESET = "netwhy"
 RENEW_AFTER = 5000
+# Retracting a fact costs a few us, opening a session 0.2-0.8 ms: past this many facts a
+# new session is cheaper than cleaning the old one.
+RETRACT_AT_MOST = 2000
 _SINK = "__sink"
 _OPEN = "__open"
 Fact = dict[str, Any]
 
 
+# One encoder for all: json.dumps with options builds a new encoder at every call.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical(fact: Fact) -> str:
     """Stable text of a fact, the key for de-duplication and ordering."""
-    return json.dumps(fact, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text: str = _ENCODE(fact)
+    return text
 
 
 def fact_id(fact: Fact, key: str | None = None) -> str:
@@ -88,6 +96,10 @@ class Run:
 Effect = Callable[[Rule, dict[str, Fact], dict[str, str]], list[Fact]]
 
 
+def _unused(c: Any) -> None:
+    """Placeholder action for durable's Host (actions run in Engine._dispatch)."""
+
+
 class _Host(durable_engine.Host):  # type: ignore[misc]
     """A durable host without the timer threads that race with the caller."""
 
@@ -110,11 +122,12 @@ class Engine:
         self._effect = effect
         self._lock = threading.RLock()
         self._runs: dict[str, Run] = {}
+        self._acts = {rid: self._action(rule) for rid, rule in catalogue.rules.items()}
+        # durable wants a callable per rule to build the ruleset; the engine runs actions
+        # through self._dispatch instead, so these are never called.
         actions: dict[str, Callable[[Any], None]] = {
-            rid: self._action(rule) for rid, rule in catalogue.rules.items()
+            name: _unused for name in [*catalogue.rules, _SINK, _OPEN]
         }
-        actions[_SINK] = lambda c: None
-        actions[_OPEN] = lambda c: None
         definition: dict[str, Any] = {
             rid: compile_rule(rule, catalogue.levels.get(rid, 1))
             for rid, rule in catalogue.rules.items()
@@ -135,26 +148,42 @@ class Engine:
         self._sid = uuid.uuid4().hex
         self._runs_in_session = 0
 
-    def _action(self, rule: Rule) -> Callable[[Any], None]:
-        def act(c: Any) -> None:
-            run = self._runs.get(c.s.sid)
-            if run is None:
-                return
+    def _action(self, rule: Rule) -> Callable[[Run, dict[str, Any]], None]:
+        def act(run: Run, message: dict[str, Any]) -> None:
             try:
                 # Each fact reaches the engine with its id; hand the rule the stored original.
                 ids = {
                     alias: fact["_fid"]
-                    for alias, fact in c._m.items()
+                    for alias, fact in message.items()
                     if alias != "phase" and isinstance(fact, dict)
                 }
                 matched = {alias: run.by_id[fid] for alias, fid in ids.items()}
                 produced = self._effect(rule, matched, ids)
                 run.firings.append(Firing(rule.id, matched, produced))
                 run.pending.extend(produced)
-            except Exception as exc:  # durable would swallow it
+            except Exception as exc:  # recorded, and raised once the run ends
                 run.errors.append(f"rule {rule.id}: {type(exc).__name__}: {exc}")
 
         return act
+
+    def _dispatch(self, run: Run, state: int) -> None:
+        """Run every action the last assertions made ready, on this thread.
+
+        durable's own dispatcher (Ruleset.do_actions) would also serialise and store the
+        session state after each action; ours never changes it, so only the actions run.
+        """
+        handle = self._ruleset._handle
+        try:
+            ready = native.start_action_for_state(handle, state)
+            message = ready[1] if ready else None
+            while message:
+                for name, matched in json.loads(message).items():
+                    act = self._acts.get(name)
+                    if act is not None:
+                        act(run, matched)
+                message = native.complete_and_start_action(handle, state)
+        except Exception as exc:  # durable reports a bare error code
+            raise EngineError(f"the rule engine failed while running actions: {exc}") from exc
 
     def _assert(self, sid: str, run: Run, facts: Iterable[Fact]) -> None:
         fresh = []
@@ -168,32 +197,32 @@ class Engine:
                 run.facts[key] = fact
                 fresh.append((key, fact))
         fresh.sort(key=lambda kv: kv[0])
+        state = None
         for key, fact in fresh:
             fid = fact_id(fact, key)
             run.by_id[fid] = fact
             run.ids[id(fact)] = fid
-            self._assert_one(sid, run, fact, key, fid)
+            state = self._assert_one(sid, run, fact, key, fid)
+        # The actions of the whole batch run once it is in: the matches do not depend on
+        # when actions run, and their derived facts wait in `pending` anyway.
+        if state is not None:
+            self._dispatch(run, state)
 
     def _assert_one(
         self, sid: str, run: Run, fact: Fact, key: str | None = None, fid: str = ""
-    ) -> None:
+    ) -> int | None:
+        """Hand one fact to the C engine; return the session's state handle."""
         # The canonical text is already JSON: hand it to the C engine with the sid and the
         # fact's id appended, rather than letting durable's Python layer dump the dict again.
         body = (canonical(fact) if key is None else key)[:-1] + f',"_fid":"{fid}"'
         if body.startswith("{,"):
             body = "{" + body[2:]
-        failures: list[BaseException] = []
-
-        def done(error: BaseException | None, _state: object) -> None:
-            if error:
-                failures.append(error)
-
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
         # refused as duplicates; a salt field no pattern reads gives them another hash.
         for salt in range(4):
             text = f'{body},"sid":"{sid}"' + (f',"_salt":{salt}}}' if salt else "}")
             try:
-                state = self._ruleset._handle_result(
+                state: int = self._ruleset._handle_result(
                     native.assert_fact(self._ruleset._handle, text), fact
                 )
             except durable_engine.MessageObservedException:
@@ -201,31 +230,29 @@ class Engine:
             except Exception as exc:
                 raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
             run.asserted.append(text)
-            self._ruleset.do_actions(state, done)
-            if failures:
-                raise EngineError(f"the rule engine failed on {fact_id(fact)}: {failures[0]}")
-            return
+            return state
         run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
+        return None
 
     def _clear(self, sid: str, run: Run) -> bool:
         """Retract everything the run asserted, so the session can serve the next run.
 
         Phase facts go first: every negation waits on one, so none can fire while the facts
-        it negates disappear. Returns False if anything fired or failed (then the caller
-        opens a fresh session instead).
+        it negates disappear. Returns False if anything became ready to fire or failed, or
+        if retracting would cost more than opening a new session (then the caller does so).
         """
+        if len(run.asserted) > RETRACT_AT_MOST:
+            return False
         guards = [t for t in run.asserted if f'"kind":"{PHASE_KIND}"' in t]
         others = [t for t in reversed(run.asserted) if f'"kind":"{PHASE_KIND}"' not in t]
-        fired: list[object] = []
-        for text in guards + others:
-            try:
-                state = self._ruleset._handle_result(
-                    native.retract_fact(self._ruleset._handle, text), text
-                )
-                self._ruleset.do_actions(state, lambda e, s: fired.append(s) if s else None)
-            except Exception:
-                return False
-        return not fired and not self._runs
+        handle = self._ruleset._handle
+        state = None
+        try:
+            for text in guards + others:
+                state = self._ruleset._handle_result(native.retract_fact(handle, text), text)
+            return state is None or not native.start_action_for_state(handle, state)
+        except Exception:
+            return False
 
     def _renew(self) -> None:
         """Drop the session and open a new one."""
@@ -251,7 +278,9 @@ class Engine:
             self._runs[sid] = run
             clean = False
             try:
-                self._assert_one(sid, run, {"kind": _OPEN})
+                opened = self._assert_one(sid, run, {"kind": _OPEN})
+                if opened is not None:
+                    self._dispatch(run, opened)
                 self._assert(sid, run, facts)
                 self._drain(sid, run)
                 for level in range(1, self.catalogue.max_level + 1):
