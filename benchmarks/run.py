@@ -153,7 +153,7 @@ def main() -> None:
             if p50_20 <= 2
             else "Above the 2 ms target: every container brings about seven facts, and durable-rules "
             "spends some 15 µs of C time on each (its JSON parsing, hashing and joins), "
-            "before netwhy's own work; see the notes below the tables."
+            "before netwhy's own work."
         ),
     ]
     base = scale[0][1]
