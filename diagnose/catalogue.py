@@ -640,20 +640,8 @@ def build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
             if claim.id in claims:
                 raise RuleError(f"claim {claim.id} defined twice", file=label)
             claims[claim.id] = claim
-    devices: dict[str, Device] = {}
-    for _, prefix, file in _topic_files(bases, "devices"):
-        label = f"{prefix}/{file.name}"
-        for key, device in _mapping_of(Device, _yaml(file, label), label).items():
-            if key in devices:
-                raise RuleError(f"device {key!r} defined twice", file=label)
-            devices[key] = device
-    topics: dict[str, Topic] = {}
-    for _, prefix, file in _topic_files(bases, "topics"):
-        label = f"{prefix}/{file.name}"
-        for key, topic in _mapping_of(Topic, _yaml(file, label), label).items():
-            if key in topics:
-                raise RuleError(f"topic {key!r} defined twice", file=label)
-            topics[key] = topic
+    devices: dict[str, Device] = _merged(bases, "devices", Device)
+    topics: dict[str, Topic] = _merged(bases, "topics", Topic)
     texts = {lang: _pack(bases, lang) for lang in LANGUAGES}
     cat = Catalogue(rules, claims, devices, topics, texts)
     _check(cat)
@@ -662,6 +650,20 @@ def build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
     except ValueError as exc:
         raise RuleError(str(exc), file="rules/") from None
     return cat
+
+
+def _merged(
+    bases: list[tuple[Traversable | Path, str]], stem: str, model: type[Frozen]
+) -> dict[str, Any]:
+    """The entries of every `stem*.yaml`, validated; a key defined twice is an error."""
+    merged: dict[str, Any] = {}
+    for _, prefix, file in _topic_files(bases, stem):
+        label = f"{prefix}/{file.name}"
+        for key, value in _mapping_of(model, _yaml(file, label), label).items():
+            if key in merged:
+                raise RuleError(f"{stem} entry {key!r} defined twice", file=label)
+            merged[key] = value
+    return merged
 
 
 def _topic_files(
