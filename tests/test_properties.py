@@ -153,3 +153,23 @@ def test_interleaved_diagnoses_do_not_leak(a: dict[str, Any], b: dict[str, Any])
     alone = why(a).model_dump_json()
     why(b)
     assert why(a).model_dump_json() == alone
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(setups(), min_size=3, max_size=5))
+def test_threads_do_not_leak_into_each_other(batch: list[dict[str, Any]]) -> None:
+    import threading
+
+    alone = [why(s).model_dump_json() for s in batch]
+    got: dict[int, str] = {}
+
+    def work(i: int) -> None:
+        for _ in range(3):
+            got[i] = why(batch[i]).model_dump_json()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(batch))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [got[i] for i in range(len(batch))] == alone
