@@ -33,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from diagnose.errors import RuleError
+from diagnose.languages import LANGUAGES
 from diagnose.yamltext import parse
 
 RULE_ID = re.compile(r"^[A-Z]{2}\d{3}$")
@@ -44,7 +45,6 @@ FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED_ALIASES = frozenset({"s", "m", "c", "host", "post", "sid", "phase"})
 OPERATORS = frozenset({"not", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "matches", "has"})
 PHASE_KIND = "__phase"
-LANGUAGES = ("en",)
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -85,6 +85,10 @@ class Rule(Frozen):
     derive: tuple[dict[str, Any], ...] = ()
     finding: FindingEffect | None = None
     ask: AskEffect | None = None
+    last: bool = Field(
+        False,
+        description="runs after every other rule (a fallback: e.g. ask when nothing else did)",
+    )
     file: str = ""
 
     @field_validator("id")
@@ -110,6 +114,8 @@ class Rule(Frozen):
         kinds = {str(t["kind"]) for t in self.derive}
         if self.finding is not None:
             kinds.add("finding")
+        if self.ask is not None:
+            kinds.add("ask")
         return kinds
 
     def positive_kinds(self) -> set[str]:
@@ -184,6 +190,7 @@ class LanguagePack(Frozen):
     claims: dict[str, str]
     devices: dict[str, str]
     topics: dict[str, str]
+    report: dict[str, str]
 
 
 @dataclass
@@ -227,9 +234,14 @@ def _compare(field_name: str, op: str, value: Any) -> dict[str, Any]:
     return {op: {field_name: operand}}
 
 
+# Fields the engine gives a meaning of its own: `id` is durable's fact identity, `sid` its
+# session; `_fid` and `_salt` are added by netwhy's engine.
+RESERVED_FIELDS = frozenset({"id", "sid", "_fid", "_salt"})
+
+
 def _condition(field_name: str, value: Any, where: str) -> dict[str, Any]:
-    if not FIELD.match(field_name):
-        raise ValueError(f"{where}: field name {field_name!r} must be snake_case")
+    if not FIELD.match(field_name) or field_name in RESERVED_FIELDS:
+        raise ValueError(f"{where}: field name {field_name!r} is reserved or not snake_case")
     if isinstance(value, dict):
         if len(value) != 1:
             raise ValueError(f"{where}: {field_name}: an operator mapping has exactly one key")
@@ -371,28 +383,34 @@ def stratify(rules: Iterable[Rule]) -> dict[str, int]:
 
     A rule's level is at least the level of every kind it matches, and one more than the
     level of every kind it negates; a kind's level is the highest level of a rule deriving it.
+    Rules marked `last` come after all the others (they may negate what they derive).
     """
     rules = list(rules)
+    ordinary = [r for r in rules if not r.last]
     kind_level: dict[str, int] = {}
-    rule_level = {r.id: 0 for r in rules}
-    for _ in range(len(rules) + 2):
-        changed = False
-        for r in rules:
+    rule_level = {r.id: 0 for r in ordinary}
+    changed: set[str] = set()
+    for _ in range(len(ordinary) + 2):
+        changed = set()
+        for r in ordinary:
             level = max(
                 [kind_level.get(k, 0) for k in r.positive_kinds()]
                 + [kind_level.get(k, 0) + 1 for k in r.negated_kinds()]
             )
             if level != rule_level[r.id]:
                 rule_level[r.id] = level
-                changed = True
+                changed.add(r.id)
             for k in r.derived_kinds():
                 if kind_level.get(k, 0) < level:
                     kind_level[k] = level
-                    changed = True
+                    changed.add(r.id)
         if not changed:
+            final = max(rule_level.values(), default=0) + 1
+            rule_level.update({r.id: final for r in rules if r.last})
             return rule_level
-    cyclic = sorted(r.id for r in rules if r.unless)
-    raise ValueError(f"negation cycle: a rule negates a kind it (indirectly) derives: {cyclic}")
+    raise ValueError(
+        f"negation cycle: these rules negate kinds they (indirectly) derive: {sorted(changed)}"
+    )
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -442,7 +460,17 @@ def _load_rules(files: Iterable[tuple[Traversable | Path, str]]) -> dict[str, Ru
                     "findings have a severity; other rules do not", file=label, rule=rule.id
                 )
             for tmpl in rule.derive:
-                if not isinstance(tmpl.get("kind"), str) or tmpl["kind"] in ("finding", PHASE_KIND):
+                if RESERVED_FIELDS & set(tmpl):
+                    raise RuleError(
+                        f"derived facts cannot have the fields {sorted(RESERVED_FIELDS)}",
+                        file=label,
+                        rule=rule.id,
+                    )
+                if not isinstance(tmpl.get("kind"), str) or tmpl["kind"] in (
+                    "finding",
+                    "ask",
+                    PHASE_KIND,
+                ):
                     raise RuleError(
                         "each derived fact needs its own literal kind", file=label, rule=rule.id
                     )
@@ -472,6 +500,7 @@ def _pack(bases: list[tuple[Traversable | Path, str]], lang: str) -> LanguagePac
         "claims": {},
         "devices": {},
         "topics": {},
+        "report": {},
     }
     files = []
     for base, prefix in bases:

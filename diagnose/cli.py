@@ -6,12 +6,14 @@ import json
 import os
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from diagnose.errors import EngineError, InputError, RuleError
 from diagnose.exitcodes import ExitCode
+from diagnose.languages import LANGUAGES
 
 app = typer.Typer(
     name="netwhy",
@@ -40,7 +42,9 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="output format
 RulesOpt = Annotated[
     list[str] | None, typer.Option("--rules", help="a folder of extra rules (*.yaml); repeatable")
 ]
-LangOpt = Annotated[str, typer.Option("--lang", help="language of the texts")]
+LangOpt = Annotated[
+    str, typer.Option("--lang", help="language of the texts", callback=lambda v: _lang(v))
+]
 
 
 def _fail(message: str) -> NoReturn:
@@ -72,8 +76,27 @@ def _guard(func: typer.models.CommandFunctionType) -> typer.models.CommandFuncti
             _fail(f"rule engine: {exc}")
         except (BrokenPipeError, KeyboardInterrupt):
             raise typer.Exit(ExitCode.BAD_INPUT) from None
+        except OSError as exc:  # e.g. writing the report to a full disk
+            _fail(f"cannot write the output: {exc.strerror or exc}")
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # a bug: still one line, the traceback on request
+            if os.environ.get("NETWHY_DEBUG"):
+                raise
+            _fail(f"internal error ({type(exc).__name__}: {exc}); NETWHY_DEBUG=1 shows where")
 
     return wrapper  # type: ignore[return-value]
+
+
+def _setup_source(setup: str) -> Path | str:
+    """The SETUP argument is a path (or - for standard input), never inline text."""
+    return setup if setup == "-" else Path(setup)
+
+
+def _lang(value: str) -> str:
+    if value not in LANGUAGES:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(LANGUAGES)}")
+    return value
 
 
 def _emit(text: str) -> None:
@@ -94,7 +117,7 @@ def why(
     """
     from diagnose.api import why as api_why
 
-    report = api_why(setup, rules=rules or (), lang=lang)
+    report = api_why(_setup_source(setup), rules=rules or (), lang=lang)
     if format is Format.json:
         _emit(report.model_dump_json(indent=2))
     elif format is Format.markdown:
@@ -123,7 +146,7 @@ def check(
     """List what is wrong or risky in a setup, most severe first, each with its fix."""
     from diagnose.api import check as api_check
 
-    report = api_check(setup, rules=rules or (), lang=lang)
+    report = api_check(_setup_source(setup), rules=rules or (), lang=lang)
     if format is Format.json:
         _emit(report.model_dump_json(indent=2))
     elif format is Format.markdown:

@@ -124,6 +124,7 @@ def effect(rule: Rule, matched: dict[str, Fact], ids: Mapping[str, str]) -> list
         fact: Fact = {"kind": "finding", "rule": rule.id, "params": plan.params(matched)}
         if plan.at:
             fact["at"] = plan.at(matched)
+            _lift_symptom(fact)
         return [fact]
     if rule.ask is not None:
         fact = {
@@ -135,6 +136,7 @@ def effect(rule: Rule, matched: dict[str, Fact], ids: Mapping[str, str]) -> list
         }
         if plan.at:
             fact["at"] = plan.at(matched)
+            _lift_symptom(fact)
         return [fact]
     out = []
     via = None
@@ -149,6 +151,14 @@ def effect(rule: Rule, matched: dict[str, Fact], ids: Mapping[str, str]) -> list
             fact.setdefault("via", via)
         out.append(fact)
     return out
+
+
+def _lift_symptom(fact: Fact) -> None:
+    """A finding or question about a symptom as a whole carries its id at the top, so rules
+    can match it (patterns do not reach into `at`)."""
+    at = fact["at"]
+    if "symptom" in at and "device" not in at:
+        fact["symptom"] = at["symptom"]
 
 
 def _via(ids: Mapping[str, str]) -> str:
@@ -235,7 +245,8 @@ class _Assembler:
         titles = [fill(self.cat.text(r, self.lang).title, params) for r in settles]
         why = fill(q.why, params) if q.why else ""
         if titles:
-            why = (why + " " if why else "") + "The answer decides: " + "; ".join(titles) + "."
+            decides = self._word("answer_decides", titles="; ".join(titles))
+            why = (why + " " if why else "") + decides
         return Question(
             id=rule.ask.question,
             text=fill(q.text, params),
@@ -313,6 +324,10 @@ class _Assembler:
                 route_status = "blocked"
             elif symptom_asks or any(h.status == "unknown" for h in route_path):
                 route_status = "unknown"
+            elif "says" in sym:
+                # Every hop passes, yet the user reports an error: not "reachable" but
+                # unexplained (a fact given is wrong, or something undescribed interferes).
+                route_status = "unknown"
             else:
                 route_status = "reachable"
             rank = {"reachable": 0, "unknown": 1, "blocked": 2}[route_status]
@@ -351,7 +366,7 @@ class _Assembler:
             symptom=sid,
             question=self._restate(sym),
             status=status,
-            summary=self._summary(status, path, broken, causes),
+            summary=self._summary(status, path, broken, causes, sym.get("says")),
             route=route,
             path=path,
             broken_at=broken,
@@ -394,29 +409,43 @@ class _Assembler:
 
         text = f"{end('from')} -> {end('to')}" if "to_kind" in sym else end("from")
         if "port" in sym:
-            text += f" port {sym['port']}/{sym['proto']}"
+            text += self._word("restate_port", port=sym["port"], proto=sym["proto"])
         if "dial" in sym:
-            text += f" dialling {sym['dial']}"
+            text += self._word("restate_dial", dial=sym["dial"])
         if sym.get("type") != "connect":
             text += f" ({sym.get('type')})"
         return text
 
+    def _word(self, key: str, **params: Any) -> str:
+        """A phrase of the report itself, from knowledge/<lang>/report.yaml."""
+        return fill(self.cat.texts[self.lang].report[key], params)
+
     def _summary(
-        self, status: str, path: list[Hop], broken: int | None, causes: list[Cause]
+        self,
+        status: str,
+        path: list[Hop],
+        broken: int | None,
+        causes: list[Cause],
+        says: str | None,
     ) -> str:
         if status == "blocked":
             hop = next((h for h in path if h.seq == broken), None)
             first = next((c for c in causes if c.certain), None)
-            where = f" at {hop.label}" if hop else ""
-            return f"Blocked{where}: {first.title}" if first else f"Blocked{where}."
+            if hop and first:
+                return self._word("blocked_at", hop=hop.label, cause=first.title)
+            return (
+                self._word("blocked_cause", cause=first.title) if first else self._word("blocked")
+            )
         if status == "reachable":
-            return "Reachable: every hop of the path passes."
+            return self._word("reachable")
         if not path:
-            return "Unknown: not enough facts to trace a path."
+            return self._word("unknown_no_path")
         unknown = [h for h in path if h.status == "unknown"]
         if unknown:
-            return f"Unknown: {len(unknown)} hop(s) need an answer, first {unknown[0].label}."
-        return "Unknown: not enough facts to trace a path."
+            return self._word("unknown_hops", count=len(unknown), hop=unknown[0].label)
+        if says:
+            return self._word("unexplained", says=says)
+        return self._word("unknown_no_path")
 
 
 def _mark_unreached(path: list[Hop]) -> list[Hop]:

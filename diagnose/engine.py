@@ -57,7 +57,9 @@ def canonical(fact: Fact) -> str:
 def fact_id(fact: Fact, key: str | None = None) -> str:
     """A short id that depends on the fact's content only (so reports are reproducible)."""
     key = canonical(fact) if key is None else key
-    return f"{fact['kind']}:{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+    # 64 bits: ids key the facts of a run, so they must not collide (32 bits did, at a
+    # chance of about n^2 / 2^33).
+    return f"{fact['kind']}:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,6 @@ class Engine:
         self.catalogue = catalogue
         self._effect = effect
         self._lock = threading.RLock()
-        self._runs: dict[str, Run] = {}
         self._acts = {rid: self._action(rule) for rid, rule in catalogue.rules.items()}
         # durable wants a callable per rule to build the ruleset; the engine runs actions
         # through self._dispatch instead, so these are never called.
@@ -200,6 +201,8 @@ class Engine:
         state = None
         for key, fact in fresh:
             fid = fact_id(fact, key)
+            if fid in run.by_id:
+                raise EngineError(f"two facts share the id {fid}: {key} and another")
             run.by_id[fid] = fact
             run.ids[id(fact)] = fid
             state = self._assert_one(sid, run, fact, key, fid)
@@ -234,7 +237,7 @@ class Engine:
         run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
         return None
 
-    def _clear(self, sid: str, run: Run) -> bool:
+    def _clear(self, run: Run) -> bool:
         """Retract everything the run asserted, so the session can serve the next run.
 
         Phase facts go first: every negation waits on one, so none can fire while the facts
@@ -275,7 +278,6 @@ class Engine:
         with self._lock:
             sid = self._sid
             run = Run()
-            self._runs[sid] = run
             clean = False
             try:
                 opened = self._assert_one(sid, run, {"kind": _OPEN})
@@ -286,13 +288,8 @@ class Engine:
                 for level in range(1, self.catalogue.max_level + 1):
                     self._assert(sid, run, [{"kind": PHASE_KIND, "level": level}])
                     self._drain(sid, run)
-                state = self._ruleset.get_state(sid)
-                if state and state.get("exception"):
-                    run.errors.append(str(state["exception"]))
-                del self._runs[sid]
-                clean = not run.errors and self._clear(sid, run)
+                clean = not run.errors and self._clear(run)
             finally:
-                self._runs.pop(sid, None)
                 self._runs_in_session += 1
                 if not clean or self._runs_in_session >= RENEW_AFTER:
                     self._renew()

@@ -16,8 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from diagnose.model import Container, Setup, Symptom, parse_forward
-from diagnose.ports import address_scope, parse_listen, parse_port_range
+from diagnose.model import Container, Docker, Setup, Symptom, parse_forward
+from diagnose.ports import Mapping, address_scope, parse_listen, parse_port_range
 from diagnose.yamltext import parse
 
 Fact = dict[str, Any]
@@ -28,6 +28,7 @@ DOCKER0_GATEWAY = "172.17.0.1"
 MAX_EXPANDED_PORTS = 2048
 WELL_KNOWN_VMNETS = {"vmnet0": "bridged", "vmnet1": "hostonly", "vmnet8": "nat"}
 HOST_ALIASES = ("host.docker.internal", "gateway.docker.internal", "host-gateway")
+USER_BRIDGE = "br-…"  # br-<12 hex digits of the network id>: the id is never in a setup
 
 
 @cache
@@ -103,6 +104,8 @@ class _Builder:
         self.sites: list[_Site] = []
         self.addresses: dict[str, tuple[str, str]] = {}  # ip -> (entity kind, name)
         self.names: dict[str, set[str]] = {}  # DNS name -> containers known by it
+        # Ports some symptom dials: always expanded, even inside a range too big to expand.
+        self.dialled = {s.port for s in setup.symptoms or [] if s.port is not None}
 
     def add(self, kind: str, **values: Any) -> Fact:
         fact = _put({"kind": kind}, **values)
@@ -144,11 +147,26 @@ class _Builder:
             self.sites.append(
                 _Site("vpn" if route.vpn else "route", route.dev or route.to, route.to)
             )
+        listed: set[tuple[str | None, int, str]] = set()
         for text in (host.listens or []) if host else []:
             ln = parse_listen(text)
+            listed.add((ln.address, ln.port, ln.proto))
             self.add(
                 "host_service", address=ln.address, port=ln.port, proto=ln.proto, scope=ln.scope
             )
+        # A resolv.conf naming 127.0.0.53 means systemd-resolved's stub listens there on port
+        # 53 (udp and tcp): it holds port 53 even when the user listed no services.
+        if host and host.resolver and "127.0.0.53" in host.resolver:
+            for proto in ("udp", "tcp"):
+                if ("127.0.0.53", 53, proto) not in listed:
+                    self.add(
+                        "host_service",
+                        address="127.0.0.53",
+                        port=53,
+                        proto=proto,
+                        scope="loopback",
+                        implied=True,
+                    )
         lan = self.setup.lan
         lan_subnet = (lan.subnet if lan else None) or (primary[2] if primary else None)
         lan_gateway = (lan.gateway if lan else None) or (primary[0].gateway if primary else None)
@@ -216,6 +234,7 @@ class _Builder:
                 host_adapter=net.host_adapter,
                 host_adapter_enabled=net.host_adapter_enabled,
                 host_address=host_addr,
+                host_profile=net.host_profile,
                 dhcp=net.dhcp,
                 dhcp_service=net.dhcp_service,
                 nat_service=net.nat_service,
@@ -285,8 +304,13 @@ class _Builder:
         # VMware bridges a whole switch (VMnet0) to a host NIC; other hypervisors bridge each
         # adapter. The adapter's own setting wins, else its switch's.
         bridged_to = adapter.bridged_to or (net.bridged_to if net else None)
+        # A libvirt macvtap sits on a host NIC too: its network is that NIC (<source dev>).
+        if effective == "direct" and not bridged_to and adapter.network:
+            bridged_to = adapter.network
         bridged = (
-            self._bridged_relations(bridged_to) if effective == "bridged" or bridged_to else {}
+            self._bridged_relations(bridged_to)
+            if effective in ("bridged", "direct") or bridged_to
+            else {}
         )
         fact = self.add(
             "adapter",
@@ -349,6 +373,8 @@ class _Builder:
             out["bridged_iface_up"] = named.up
             if self.primary_nic is not None:
                 out["bridged_is_lan_nic"] = named is self.primary_nic
+        elif bridged_to and not auto:
+            out["bridged_via"] = bridged_to  # named, though not among the interfaces given
         elif (auto or not bridged_to) and self.primary_nic is not None:
             out["bridged_via"] = self.primary_nic.name
             out["bridged_iface_type"] = self.primary_nic.type
@@ -386,7 +412,10 @@ class _Builder:
     def docker(self) -> None:
         docker = self.setup.docker
         if docker is None:
-            return
+            if self._docker_platform() != "engine":
+                return
+            # dockerd on Linux always has docker0, even when no container is described.
+            docker = Docker()
         daemon = docker.daemon
         bip_address, _, bip_subnet = _iface(daemon.bip if daemon else None)
         if daemon is not None:
@@ -426,20 +455,30 @@ class _Builder:
                 declared=False,
             )
             self.sites.append(_Site("dnet", "bridge", subnet))
+            self.addresses.setdefault(bip_address or DOCKER0_GATEWAY, ("host", "host"))
         for net in docker.networks or []:
             default = net.name == "bridge"
+            net_subnet = net.subnet or (bip_subnet or DOCKER0_SUBNET if default else None)
             self.add(
                 "dnet",
                 name=net.name,
                 driver=net.driver or "bridge",
                 default_bridge=default,
-                bridge="docker0" if default else f"br-{net.name}",
-                subnet=net.subnet or (bip_subnet or DOCKER0_SUBNET if default else None),
+                # Docker names a user-defined bridge br-<first 12 hex digits of the network id>.
+                bridge="docker0" if default else USER_BRIDGE,
+                subnet=net_subnet,
+                subnet_default=True if default and not (net.subnet or bip_subnet) else None,
                 gateway=net.gateway,
+                gateway_in_subnet=_inside(net.gateway, net_subnet) if net.gateway else None,
                 internal=net.internal,
                 external=net.external,
                 declared=True,
             )
+            # A network's gateway address is the host's own address on that bridge.
+            if net.gateway:
+                self.addresses.setdefault(net.gateway, ("host", "host"))
+            elif default:
+                self.addresses.setdefault(bip_address or DOCKER0_GATEWAY, ("host", "host"))
             if net.subnet and (net.driver or "bridge") in (
                 "bridge",
                 "overlay",
@@ -457,11 +496,58 @@ class _Builder:
                         name=name,
                         driver="bridge",
                         default_bridge=False,
-                        bridge=f"br-{name}",
+                        bridge=USER_BRIDGE,
                         declared=False,
                     )
         self._pools(docker)
         self._port_clashes(docker.containers or [])
+        self._ips_outside_subnets()
+        self._namespace_loops()
+
+    def _ips_outside_subnets(self) -> None:
+        """A container address (ip, ipv4_address) outside its network's known subnet."""
+        nets = {f["name"]: f for f in self.facts if f["kind"] == "dnet" and "subnet" in f}
+        checks = [
+            (f["container"], f["network"], f["ip"])
+            for f in self.facts
+            if f["kind"] == "attach" and "ip" in f
+        ]
+        # A container with no mode is on the default bridge (DM001 derives its attach fact).
+        checks += [
+            (f["name"], "bridge", f["ip"])
+            for f in self.facts
+            if f["kind"] == "container" and "mode" not in f and "ip" in f
+        ]
+        for container, network, ip in checks:
+            net = nets.get(network)
+            if net is None or _inside(ip, net["subnet"]) is not False:
+                continue
+            self.add(
+                "ip_outside",
+                container=container,
+                network=network,
+                ip=ip,
+                subnet=net["subnet"],
+                subnet_default=net.get("subnet_default"),
+            )
+
+    def _namespace_loops(self) -> None:
+        """Mark container:/service: modes that name the container itself or go round in a
+        circle (a -> b -> a): there is no namespace to join (a rule cannot see a chain)."""
+        targets = {f["name"]: f for f in self.facts if f["kind"] == "container"}
+        for fact in targets.values():
+            if fact.get("mode") != "container":
+                continue
+            if fact.get("target") == fact["name"]:
+                fact["self_ref"] = True
+                continue
+            seen = [fact["name"]]
+            nxt = targets.get(fact.get("target", ""))
+            while nxt is not None and nxt.get("mode") == "container" and nxt["name"] not in seen:
+                seen.append(nxt["name"])
+                nxt = targets.get(nxt.get("target", ""))
+            if nxt is not None and nxt["name"] == fact["name"]:
+                fact["cycle"] = " -> ".join([*seen, fact["name"]])
 
     def _container(self, ct: Container) -> list[str]:
         """Add a container's facts; return the names of the networks it joins."""
@@ -541,17 +627,19 @@ class _Builder:
         for pub in ct.ports or []:
             host = parse_port_range(pub.published, "port") if pub.published else None
             target_range = parse_port_range(pub.target, "port")
-            from diagnose.ports import Mapping
-
             mapping = Mapping(pub.host_ip, host, target_range, pub.protocol)
             spec = pub.text or _publish_text(pub.host_ip, pub.published, pub.target, pub.protocol)
-            for host_port, container_port in mapping.pairs():
+            pairs = mapping.pairs()
+            if expanded + len(pairs) > MAX_EXPANDED_PORTS:
+                # Too many to give each its own fact: keep the first ones and every port a
+                # symptom dials, and say so (a rule reports the range as partly checked).
+                room = max(MAX_EXPANDED_PORTS - expanded, 0)
+                pairs = pairs[:room] + [
+                    p for p in pairs[room:] if p[0] in self.dialled or p[1] in self.dialled
+                ]
+                self.add("publish_range", container=ct.name, spec=spec, limit=MAX_EXPANDED_PORTS)
+            for host_port, container_port in pairs:
                 expanded += 1
-                if expanded > MAX_EXPANDED_PORTS:
-                    self.add(
-                        "publish_range", container=ct.name, spec=spec, limit=MAX_EXPANDED_PORTS
-                    )
-                    break
                 self.add(
                     "publish",
                     container=ct.name,
@@ -559,6 +647,9 @@ class _Builder:
                     host_ip_scope=address_scope(pub.host_ip) if pub.host_ip else "any",
                     host_port=host_port,
                     ephemeral=True if host_port is None else None,
+                    # the host port differs from the container port (rules cannot compare
+                    # two fields of one fact)
+                    remapped=(host_port != container_port) if host_port is not None else None,
                     container_port=container_port,
                     proto=pub.protocol,
                     spec=spec,
@@ -622,30 +713,40 @@ class _Builder:
                 by_port.setdefault((fact["host_port"], fact["proto"]), []).append(fact)
         profiles = {c.name: set(c.profiles or []) for c in containers}
         for (port, proto), pubs in sorted(by_port.items()):
-            for i, a in enumerate(pubs):
-                for b in pubs[i + 1 :]:
+            # Each publisher clashes with the first earlier one it overlaps: n publishers of
+            # one port make at most n - 1 facts, not n * (n - 1) / 2.
+            holders: list[Fact] = []
+            for b in sorted(pubs, key=lambda f: f["container"]):
+                first = None
+                for a in holders:
                     if a["container"] == b["container"]:
-                        continue
-                    if not _ips_overlap(a.get("host_ip"), b.get("host_ip")):
-                        continue
+                        first = None
+                        break
                     pa, pb = profiles.get(a["container"]), profiles.get(b["container"])
                     if pa and pb and not (pa & pb):
                         continue  # never started together
-                    first, second = sorted((a["container"], b["container"]))
+                    if _ips_overlap(a.get("host_ip"), b.get("host_ip")):
+                        first = a
+                        break
+                if first is not None:
                     self.add(
                         "port_clash",
-                        a=first,
-                        b=second,
+                        a=first["container"],
+                        b=b["container"],
                         host_port=port,
                         proto=proto,
-                        host_ip=a.get("host_ip") or b.get("host_ip"),
+                        host_ip=first.get("host_ip") or b.get("host_ip"),
                     )
+                holders.append(b)
 
     # ------------------------------------------------------------------------------ relations
 
     def overlaps(self) -> None:
         sites = sorted(self.sites, key=lambda s: (_SITE_ORDER.index(s.kind), s.name, s.subnet))
         seen: set[tuple[str, str, str, str]] = set()
+        # Sites with the very same subnet are linked to the first site of each kind only, so
+        # 200 networks on one subnet make 199 facts, not 19,900.
+        same_linked: set[tuple[str, str, str]] = set()  # (b kind, b name, a kind)
         for i, a in enumerate(sites):
             for b in sites[i + 1 :]:
                 if a.kind == b.kind and a.kind not in ("dnet", "vm_network"):
@@ -655,6 +756,10 @@ class _Builder:
                 na, nb = _net(a.subnet), _net(b.subnet)
                 if na is None or nb is None or na.version != nb.version or not na.overlaps(nb):
                     continue
+                if na == nb:
+                    if (b.kind, b.name, a.kind) in same_linked:
+                        continue
+                    same_linked.add((b.kind, b.name, a.kind))
                 key = (a.kind, a.name, b.kind, b.name)
                 if key in seen:
                     continue
@@ -674,6 +779,21 @@ class _Builder:
         for sym in self.setup.symptoms or []:
             fact = self.add("symptom", **self._symptom(sym))
             self._addr_sites(fact)
+            self._on_link(fact)
+
+    def _on_link(self, sym: Fact) -> None:
+        """Which adapters of the VM a symptom starts in hold the dialled address on-link:
+        the guest sends it out of that adapter, not to its default gateway."""
+        if sym.get("from_kind") != "vm" or "from_name" not in sym:
+            return
+        address = sym.get("dial") if sym.get("dial_kind") == "ip" else sym.get("to_address")
+        if address is None:
+            return
+        adapters = [f for f in self.facts if f["kind"] == "adapter"]
+        for fact in adapters:
+            subnet = fact.get("subnet") or fact.get("network_subnet")
+            if fact.get("vm") == sym["from_name"] and _inside(address, subnet):
+                self.add("on_link", symptom=sym["symptom"], vm=fact["vm"], index=fact["index"])
 
     def _addr_sites(self, sym: Fact) -> None:
         """Which address ranges (LAN, VPN, VM network, Docker network...) hold each address a

@@ -95,7 +95,10 @@ def load_setup(source: SetupSource, *, name: str = "<setup>") -> Setup:
     if isinstance(source, Path):
         return load_path(source)
     if isinstance(source, str):
-        if "\n" not in source and (source == "-" or Path(source).suffix in _SUFFIXES):
+        one_line = "\n" not in source and len(source) < 4096
+        if one_line and (
+            source == "-" or Path(source).suffix.lower() in _SUFFIXES or Path(source).exists()
+        ):
             return load_path(source)
         return load_text(source, name)
     raise InputError(f"cannot read a setup from a {type(source).__name__}", file=name)

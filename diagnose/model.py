@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     field_validator,
     model_validator,
 )
@@ -26,6 +27,7 @@ from diagnose.ports import (
     parse_listen,
     parse_port_range,
     parse_publish,
+    split_proto,
 )
 
 UNKNOWN_WORDS = frozenset({"unknown", "?", "unsure", "don't know", "dont know"})
@@ -147,10 +149,27 @@ _HYPERVISOR_ALIASES = {
 
 def _alias(table: dict[str, str]) -> BeforeValidator:
     def convert(value: Any) -> Any:
+        if isinstance(value, bool) and not value and "no" in table:
+            return table["no"]  # YAML 1.1 reads `docker: no` as false
         value = _lower(value)
         return table.get(value, value) if isinstance(value, str) else value
 
     return BeforeValidator(convert)
+
+
+def _unique(items: list[Any] | None, what: str, *, fold: bool = False) -> None:
+    """Refuse two entries with one name: their facts would silently merge."""
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items or []):
+        name = getattr(item, "name", None) or getattr(item, "id", None)
+        if name is None:
+            continue
+        key = name.lower() if fold else name
+        if key in seen:
+            raise ValueError(
+                f"[{i}] repeats the {what} {name!r} of [{seen[key]}]; names are unique"
+            )
+        seen[key] = i
 
 
 class Model(BaseModel):
@@ -309,6 +328,13 @@ class VmNetwork(Model):
     )
     host_adapter_enabled: bool | None = None
     host_address: Interface | None = Field(None, description="the host adapter's address")
+    host_profile: Annotated[
+        Literal["public", "private", "domain"] | None, BeforeValidator(_lower)
+    ] = Field(
+        None,
+        description="Windows host: the network profile (firewall category) of the host's "
+        "adapter on this network (Get-NetConnectionProfile)",
+    )
     dhcp: bool | None = None
     dhcp_service: Annotated[ServiceState | None, BeforeValidator(_lower)] = None
     nat_service: Annotated[ServiceState | None, BeforeValidator(_lower)] = None
@@ -380,6 +406,16 @@ class AddressPool(Model):
 
     base: Subnet
     size: int = Field(ge=1, le=128)
+
+    @model_validator(mode="after")
+    def _size_fits(self) -> AddressPool:
+        base = ipaddress.ip_network(self.base)
+        if not base.prefixlen <= self.size <= base.max_prefixlen:
+            raise ValueError(
+                f"size {self.size} must lie between the base's prefix /{base.prefixlen} and "
+                f"/{base.max_prefixlen}"
+            )
+        return self
 
 
 class Daemon(Model):
@@ -458,6 +494,18 @@ class Publish(Model):
         except PortSyntaxError as exc:
             raise ValueError(str(exc)) from None
 
+    @model_validator(mode="after")
+    def _ranges_match(self) -> Publish:
+        # The long syntax must obey the rule Docker applies to `-p`.
+        if self.published and "-" in self.target:
+            host = parse_port_range(self.published, "port")
+            target = parse_port_range(self.target, "port")
+            if host.size != target.size:
+                raise ValueError(
+                    f"published range {host} and target range {target} differ in length"
+                )
+        return self
+
 
 class Attachment(Model):
     """A container's membership of one network."""
@@ -534,13 +582,16 @@ class Container(Model):
     @field_validator("expose")
     @classmethod
     def _check_expose(cls, values: list[str] | None) -> list[str] | None:
+        out = []
         for value in values or []:
             try:
-                body, _, _proto = value.partition("/")
+                body, _, proto = value.partition("/")
                 parse_port_range(body, "exposed port")
+                _, proto = split_proto(f"0/{proto}" if proto else "0")
             except PortSyntaxError as exc:
                 raise ValueError(str(exc)) from None
-        return values
+            out.append(body.strip() if proto == "tcp" else f"{body.strip()}/{proto}")
+        return out if values is not None else None
 
     @field_validator("ports", mode="before")
     @classmethod
@@ -562,6 +613,18 @@ class Docker(Model):
     daemon: Daemon | None = None
     networks: list[DockerNetwork] | None = None
     containers: list[Container] | None = None
+
+    @field_validator("networks")
+    @classmethod
+    def _unique_networks(cls, nets: list[DockerNetwork] | None) -> list[DockerNetwork] | None:
+        _unique(nets, "network name")
+        return nets
+
+    @field_validator("containers")
+    @classmethod
+    def _unique_containers(cls, cts: list[Container] | None) -> list[Container] | None:
+        _unique(cts, "container name")
+        return cts
 
 
 # ------------------------------------------------------------------------------------ symptoms
@@ -595,7 +658,7 @@ class Symptom(Model):
     type: Annotated[SymptomType | None, BeforeValidator(_lower)] = None
     from_: Endpoint = Field(alias="from")
     to: Endpoint | None = None
-    port: int | None = Field(None, ge=1, le=65535)
+    port: Annotated[int, Strict()] | None = Field(None, ge=1, le=65535)
     proto: Annotated[Proto, BeforeValidator(_lower)] = "tcp"
     dial: str | None = Field(
         None, description="what the client dials: a name, an IP, localhost, host.docker.internal"
@@ -628,9 +691,29 @@ class Setup(Model):
     docker: Docker | None = None
     symptoms: list[Symptom] | None = None
 
-    @model_validator(mode="after")
-    def _name_symptoms(self) -> Setup:
-        for i, symptom in enumerate(self.symptoms or [], start=1):
+    @field_validator("symptoms")
+    @classmethod
+    def _name_symptoms(cls, symptoms: list[Symptom] | None) -> list[Symptom] | None:
+        _unique(symptoms, "symptom id")
+        taken = {s.id for s in symptoms or [] if s.id is not None}
+        number = 0
+        for symptom in symptoms or []:
             if symptom.id is None:
-                symptom.id = f"s{i}"
-        return self
+                number += 1
+                while f"s{number}" in taken:
+                    number += 1
+                symptom.id = f"s{number}"
+                taken.add(symptom.id)
+        return symptoms
+
+    @field_validator("vms")
+    @classmethod
+    def _unique_vms(cls, vms: list[Vm] | None) -> list[Vm] | None:
+        _unique(vms, "VM name")
+        return vms
+
+    @field_validator("vm_networks")
+    @classmethod
+    def _unique_vm_networks(cls, nets: list[VmNetwork] | None) -> list[VmNetwork] | None:
+        _unique(nets, "network name", fold=True)  # VMnet8 and vmnet8 are one switch
+        return nets

@@ -134,20 +134,57 @@ def decode(raw: bytes, name: str) -> str:
     return text
 
 
-def _positions(node: yaml.Node, path: PathKey, out: dict[PathKey, tuple[int, int]]) -> None:
+MAX_NODES = 200_000
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes the document has once aliases are expanded (an alias bomb has billions)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 1  # a recursive alias counts once
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            size += _expanded_size(key_node, memo) + _expanded_size(value_node, memo)
+            if size > MAX_NODES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            size += _expanded_size(item, memo)
+            if size > MAX_NODES:
+                break
+    memo[id(node)] = size
+    return size
+
+
+def _positions(
+    node: yaml.Node,
+    path: PathKey,
+    out: dict[PathKey, tuple[int, int]],
+    seen: set[int] | None = None,
+) -> None:
+    seen = set() if seen is None else seen
+    if id(node) in seen:  # an alias: its values were located where the anchor stands
+        return
+    seen.add(id(node))
     out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
                 key = key_node.value
                 out[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                _positions(value_node, (*path, key), out)
+                _positions(value_node, (*path, key), out, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _positions(item, (*path, i), out)
+            _positions(item, (*path, i), out, seen)
 
 
-def _check_duplicates(node: yaml.Node, file: str) -> None:
+def _check_duplicates(node: yaml.Node, file: str, visited: set[int] | None = None) -> None:
+    visited = set() if visited is None else visited
+    if id(node) in visited:  # an alias: checked where its anchor stands
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -161,10 +198,27 @@ def _check_duplicates(node: yaml.Node, file: str) -> None:
                         field=key_node.value,
                     )
                 seen[key_node.value] = line
-            _check_duplicates(value_node, file)
+            _check_duplicates(value_node, file, visited)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _check_duplicates(item, file)
+            _check_duplicates(item, file, visited)
+
+
+def _json_positions(text: str) -> dict[PathKey, tuple[int, int]]:
+    """Where each value of a JSON text stands, read with the YAML parser when it can
+    (JSON is nearly YAML; tabs and a few escapes are not): positions are a nicety only."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, RecursionError):
+        return {}
+    lines: dict[PathKey, tuple[int, int]] = {}
+    if node is not None and _expanded_size(node, {}) <= MAX_NODES:
+        _positions(node, (), lines)
+    return lines
 
 
 def parse(text: str, file: str) -> Document:
@@ -173,17 +227,26 @@ def parse(text: str, file: str) -> Document:
         raise InputError("empty file", file=file)
     if text.lstrip().startswith(("{", "[")):
         try:
-            json.loads(text)
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"malformed JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno
             ) from None
+        except RecursionError:
+            raise InputError("malformed JSON: nested too deeply", file=file) from None
+        return Document(data, file, _json_positions(text))
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise InputError("empty document", file=file)
         _check_duplicates(node, file)
+        if _expanded_size(node, {}) > MAX_NODES:
+            raise InputError(
+                f"the document expands to more than {MAX_NODES:,} values (YAML aliases nested "
+                "in aliases?); refusing it",
+                file=file,
+            )
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -114,6 +114,14 @@ BAD_RULES = {
         "duplicate rule id",
     ),
     "malformed": ("rules: [\n", "malformed YAML"),
+    "reserved field": (
+        "rules:\n  - {id: ZZ001, name: x, when: [{a: {kind: c}}], derive: [{kind: y, id: 1}]}\n",
+        "cannot have the fields",
+    ),
+    "reserved pattern field": (
+        "rules:\n  - {id: ZZ001, name: x, when: [{a: {kind: c, sid: 1}}], derive: [{kind: y}]}\n",
+        "reserved",
+    ),
     "anchored regex": (
         "rules:\n  - {id: ZZ001, name: x, when: [{a: {kind: c, image: "
         "{matches: '^nginx'}}}], derive: [{kind: y}]}\n",
@@ -154,4 +162,22 @@ def test_levels_put_negations_after_what_they_negate(catalogue: Catalogue) -> No
             derived_at[kind] = max(derived_at.get(kind, 0), catalogue.levels[rid])
     for rid, rule in catalogue.rules.items():
         for kind in rule.negated_kinds():
+            if rule.last:  # runs after all the others, whatever it negates
+                assert catalogue.levels[rid] == catalogue.max_level, rid
+                continue
             assert catalogue.levels[rid] > derived_at.get(kind, 0), rid
+
+
+def test_negating_questions_waits_for_them() -> None:
+    from diagnose.catalogue import Rule
+
+    asker = Rule(id="ZZ001", name="a", when=({"x": {"kind": "p"}},), ask={"question": "q-x"})  # type: ignore[arg-type]
+    waiter = Rule(
+        id="ZZ002",
+        name="b",
+        when=({"x": {"kind": "p"}},),
+        unless=({"kind": "ask"},),
+        derive=({"kind": "z"},),
+    )
+    levels = stratify([asker, waiter])
+    assert levels["ZZ002"] > levels["ZZ001"]

@@ -177,3 +177,32 @@ def test_missing_file_and_bad_rules_dir(tmp_path: Path) -> None:
     result = netwhy("check", "-", "--rules", str(bad), stdin=FINE)
     assert result.returncode == ExitCode.BAD_INPUT
     assert "bad rule file" in result.stderr and "x.yaml" in result.stderr
+
+
+def test_setup_paths_without_a_yaml_suffix_are_files(tmp_path: Path) -> None:
+    plain = tmp_path / "setupfile"
+    plain.write_text(BLOCKED)
+    upper = tmp_path / "S.YAML"
+    upper.write_text(BLOCKED)
+    for path in (plain, upper):
+        result = netwhy("why", str(path))
+        assert result.returncode == ExitCode.FINDINGS, result.stderr
+    missing = netwhy("why", str(tmp_path / "missing.txt"))
+    assert missing.returncode == ExitCode.BAD_INPUT
+    assert "no such file" in missing.stderr
+
+
+def test_unknown_language_is_a_usage_error(blocked: Path) -> None:
+    result = netwhy("why", str(blocked), "--lang", "fr")
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert "'fr' is not one of" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_reported_failure_on_a_passing_path_is_unexplained(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(FINE.replace("port: 8080}", "port: 8080, says: connection timed out}"))
+    result = runner.invoke(app, ["why", str(path), "--format", "json"])
+    verdict = json.loads(result.stdout)["verdicts"][0]
+    assert verdict["status"] != "reachable"
+    assert result.exit_code == ExitCode.FINDINGS

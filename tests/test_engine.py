@@ -112,9 +112,12 @@ def test_an_exception_inside_an_action_is_raised_not_swallowed() -> None:
 
 
 def test_no_background_threads_are_started() -> None:
+    from diagnose.diagnosis import effect
+
     before = threading.active_count()
-    _json(WEB)
-    _json(API)
+    engine = Engine(default_catalogue(), effect)  # a host of its own, built here
+    engine.run(build_facts(load_setup(WEB)))
+    engine.run(build_facts(load_setup(API)))
     assert threading.active_count() == before
 
 
@@ -126,10 +129,24 @@ def test_facts_no_rule_matches_are_kept() -> None:
     assert any(f["kind"] == "something_new" for f in run.facts.values())
 
 
-def test_many_sequential_diagnoses_release_their_sessions() -> None:
-    # durable-rules holds at most 1024 live sessions; each diagnosis must delete its own.
+def test_many_sessions_are_opened_and_deleted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # durable-rules holds at most 1024 live sessions: when the engine opens a new session
+    # for every run (as it does past RETRACT_AT_MOST facts), each old one must be deleted.
+    import diagnose.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "RETRACT_AT_MOST", 0)
     for i in range(1100):
         assert why(WEB).verdicts[0].status == "blocked", i
+
+
+def test_reused_and_fresh_sessions_give_the_same_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    import diagnose.engine as engine_module
+
+    setups = [WEB, API, WEB]
+    reused = [_json(s) for s in setups]
+    monkeypatch.setattr(engine_module, "RETRACT_AT_MOST", 0)
+    fresh = [_json(s) for s in setups]
+    assert reused == fresh
 
 
 def test_user_rules_chain_and_negate() -> None:

@@ -173,3 +173,86 @@ def test_compose_long_port_syntax_and_symptom_ids() -> None:
 def test_schema_is_published() -> None:
     schema = Setup.model_json_schema(by_alias=True)
     assert set(schema["properties"]) == {"host", "lan", "vm_networks", "vms", "docker", "symptoms"}
+
+
+def test_generated_symptom_ids_skip_the_ones_given() -> None:
+    setup = load_setup(
+        {
+            "symptoms": [
+                {"id": "s2", "from": "lan", "to": "host"},
+                {"from": "lan", "to": "host"},
+                {"from": "lan", "to": "internet"},
+            ]
+        }
+    )
+    assert [s.id for s in setup.symptoms or []] == ["s2", "s1", "s3"]
+
+
+def test_yaml_no_for_docker_means_none_and_expose_protocols_are_normal() -> None:
+    setup = load_text(
+        "host: {docker: no}\ndocker:\n  containers:\n    - {name: a, expose: ['80/UDP', 81]}\n",
+        "s.yaml",
+    )
+    assert setup.host is not None and setup.host.docker == "none"
+    assert setup.docker.containers[0].expose == ["80/udp", "81"]  # type: ignore[union-attr,index]
+
+
+def test_json_with_tabs_is_json() -> None:
+    setup = load_text('{\n\t"host": {\n\t\t"os": "linux"\n\t}\n}\n', "s.json")
+    assert setup.host is not None and setup.host.os == "linux"
+
+
+def test_yaml_alias_bombs_are_refused_quickly() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        ref = ", ".join([f"*{chr(96 + i)}"] * 9)
+        lines.append(f"{chr(97 + i)}: &{chr(97 + i)} [{ref}]")
+    err = _error("\n".join(lines) + "\n")
+    assert "expands to more than" in err.message
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        (
+            "docker:\n  containers:\n    - {name: web}\n    - {name: web}\n",
+            "docker.containers",
+            "repeats the container name 'web'",
+        ),
+        ("vms:\n  - {name: u}\n  - {name: u}\n", "vms", "repeats the VM name"),
+        (
+            "vm_networks:\n  - {name: VMnet8}\n  - {name: vmnet8}\n",
+            "vm_networks",
+            "repeats the network name",
+        ),
+        (
+            "symptoms:\n  - {id: a, from: lan, to: host}\n  - {id: a, from: lan, to: host}\n",
+            "symptoms",
+            "repeats the symptom id",
+        ),
+        ("symptoms:\n  - {from: lan, to: host, port: true}\n", "symptoms[0].port", "integer"),
+        (
+            "docker:\n  containers:\n    - {name: a, expose: ['81/bogus']}\n",
+            "docker.containers[0].expose",
+            "invalid protocol",
+        ),
+        (
+            "docker:\n  daemon:\n    default_address_pools: [{base: 10.0.0.0/16, size: 8}]\n",
+            "docker.daemon.default_address_pools[0]",
+            "between the base's prefix",
+        ),
+        (
+            "docker:\n  containers:\n    - name: a\n      ports: [{target: '80-81', published: "
+            "'8080-8085'}]\n",
+            "docker.containers[0].ports[0]",
+            "differ in length",
+        ),
+    ],
+)
+def test_what_would_silently_merge_or_mislead_is_refused(
+    text: str, field: str, message: str
+) -> None:
+    err = _error(text)
+    assert err.field == field
+    assert message in err.message
+    assert err.line is not None
