@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from diagnose.catalogue import SEVERITY_ORDER, Catalogue, Rule, build, default_catalogue
@@ -177,6 +178,8 @@ def _catalogue(rule_dirs: tuple[str, ...]) -> Catalogue:
 
 def engine_for(rule_dirs: tuple[str, ...] = ()) -> Engine:
     """One engine per process and rule set (durable-rules hosts are costly and never freed)."""
+    # `./x` and `x` are one rule set: key on the resolved folders.
+    rule_dirs = tuple(str(Path(d).resolve()) for d in rule_dirs)
     with _engines_lock:
         eng = _engines.get(rule_dirs)
         if eng is None:

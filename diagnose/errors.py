@@ -22,12 +22,6 @@ class InputError(Exception):
         self.column = column
         self.field = field
 
-    def located(self, file: str) -> InputError:
-        """Return this error with its file set (loaders raise before they know the name)."""
-        if self.file is None:
-            self.file = file
-        return self
-
     def __str__(self) -> str:
         parts = []
         if self.file or self.line is not None:

@@ -125,6 +125,6 @@ def render_text(e: Explanation) -> str:
             lines.append(f"      原文: {c.source}")
         for ref in c.refs:
             lines.append(f"      see: {ref}")
-    if e.rules and e.kind != "rule (derive)" and not e.kind.startswith("rule"):
+    if e.rules and not e.kind.startswith("rule"):
         lines += ["", f"rules: {', '.join(e.rules)}"]
     return "\n".join(lines).rstrip() + "\n"

@@ -68,10 +68,15 @@ def _network(value: str) -> str:
         raise ValueError(f"{value!r} is not a subnet such as 192.168.1.0/24") from None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _name(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("a name cannot be empty")
+    if _CONTROL.search(value):  # they would reach terminals and commands unseen
+        raise ValueError(f"{value!r} contains control characters")
     return value
 
 

@@ -112,9 +112,3 @@ class Report(Out):
     questions: list[Question]
     trace: list[TraceEntry]
     facts: dict[str, dict[str, Any]]
-
-    def worst_severity(self) -> str | None:
-        """The most severe finding, or None."""
-        order = {"error": 0, "warning": 1, "info": 2}
-        levels = sorted((order[f.severity], f.severity) for f in self.findings)
-        return levels[0][1] if levels else None

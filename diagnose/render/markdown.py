@@ -7,6 +7,11 @@ from diagnose.report import FixOut, Report, Verdict
 _MARK = {"pass": "✅", "blocked": "❌", "unknown": "❔"}
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def _fix(fix: FixOut) -> list[str]:
     note = "changes configuration" if fix.persistent else "no lasting change"
     if fix.risky:
@@ -28,7 +33,8 @@ def verdict(v: Verdict) -> list[str]:
             reached = hop.reached or hop.status == "blocked"
             status = f"{_MARK[hop.status]} {hop.status}" if reached else "not reached"
             lines.append(
-                f"| {hop.seq} | {hop.label} | {status} | {hop.rule} | {', '.join(hop.claims)} |"
+                f"| {hop.seq} | {_cell(hop.label)} | {status} | {hop.rule} | "
+                f"{', '.join(hop.claims)} |"
             )
         lines.append("")
     for i, c in enumerate(v.causes, start=1):
