@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from diagnose import check, why
 
-NAMES = ["web", "db", "api", "cache"]
+NAMES = ["web", "db", "api", "cache", "wéb-2", "名前"]
 NETS = ["appnet", "backend"]
 VM_NAMES = ["ubuntu", "win"]
 
@@ -22,8 +22,11 @@ def _port() -> st.SearchStrategy[int]:
 def publish(draw: st.DrawFn) -> str:
     host = draw(_port())
     cont = draw(_port())
-    ip = draw(st.sampled_from(["", "127.0.0.1:", "0.0.0.0:", "192.168.1.10:"]))
+    ip = draw(st.sampled_from(["", "127.0.0.1:", "0.0.0.0:", "192.168.1.10:", "[::1]:"]))
     proto = draw(st.sampled_from(["", "/udp"]))
+    if draw(st.integers(0, 9)) == 0:  # now and then a range, sometimes a huge one
+        size = draw(st.sampled_from([3, 3000]))
+        return f"{ip}{host}-{host + size - 1}:{cont}-{cont + size - 1}{proto}"
     return f"{ip}{host}:{cont}{proto}"
 
 
