@@ -320,7 +320,9 @@ class _Assembler:
         for (route_id, _via), hops in sorted(routes.items()):
             hops.sort(key=lambda h: h["seq"])
             laid = [self._hop(h, findings, asks) for h in hops]
-            if "says" in sym:
+            if "says" in sym and not general and not any(b[1] for b in laid):
+                # The user reports a failure and nothing explains it yet: what the path
+                # only assumed becomes a question. A path already blocked needs no doubt.
                 laid = [_doubt(b) for b in laid]
             route_path = _mark_unreached([b[0] for b in laid])
             if general or any(h.status == "blocked" for h in route_path):
