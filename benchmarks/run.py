@@ -73,7 +73,7 @@ def generated(n: int, symptoms: int = 4) -> Setup:
             },
             "symptoms": [
                 {"from": "lan", "to": f"container:svc{i}", "port": 10000 + i}
-                for i in range(min(n, 4))
+                for i in range(min(n, symptoms))
             ],
         }
     )
