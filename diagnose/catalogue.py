@@ -20,8 +20,12 @@ one-key mapping is an operator: not, in, not_in, gt, gte, lt, lte, exists, match
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
 import string
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -60,6 +64,9 @@ class FindingEffect(Frozen):
     """The rule reports a finding; `at` locates it on a device of a path (it blocks that hop)."""
 
     at: dict[str, Any] | None = None
+    locate: str | None = Field(
+        None, description="alias of the fact whose place in the input the finding points to"
+    )
 
 
 class AskEffect(Frozen):
@@ -203,6 +210,7 @@ class Catalogue:
     topics: dict[str, Topic]
     texts: dict[str, LanguagePack]
     levels: dict[str, int] = field(default_factory=dict)
+    compiled: dict[str, dict[str, Any]] = field(default_factory=dict)  # durable-rules JSON
 
     def text(self, rule_id: str, lang: str = "en") -> RuleText:
         return self.texts[lang].rules[rule_id]
@@ -443,7 +451,8 @@ def _load_rules(files: Iterable[tuple[Traversable | Path, str]]) -> dict[str, Ru
             except ValidationError as exc:
                 err = exc.errors(include_url=False)[0]
                 loc = ".".join(str(p) for p in err["loc"])
-                raise RuleError(f"{loc}: {err['msg']}", file=label, rule=rid) from None
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                raise RuleError(f"{loc}: {msg}", file=label, rule=rid) from None
             except TypeError:
                 raise RuleError("each rule is a mapping", file=label, rule=rid) from None
             if rule.id in rules:
@@ -489,6 +498,12 @@ def _load_rules(files: Iterable[tuple[Traversable | Path, str]]) -> dict[str, Ru
                         raise ValueError(f"${ref_alias} is not an alias of this rule")
             except ValueError as exc:
                 raise RuleError(str(exc), file=label, rule=rule.id) from None
+            if rule.finding and rule.finding.locate and rule.finding.locate not in rule.aliases:
+                raise RuleError(
+                    f"locate names {rule.finding.locate!r}, not an alias of this rule",
+                    file=label,
+                    rule=rule.id,
+                )
             rules[rule.id] = rule
     return rules
 
@@ -632,7 +647,68 @@ def _mapping_of(model: type[Frozen], data: Any, label: str) -> dict[str, Any]:
     return out
 
 
+def _inputs(extra_rule_dirs: tuple[str, ...]) -> list[Traversable | Path]:
+    """Every file a catalogue is built from."""
+    out: list[Traversable | Path] = []
+
+    def walk(folder: Traversable | Path) -> None:
+        for item in sorted(folder.iterdir(), key=lambda f: f.name):
+            if item.is_dir():
+                walk(item)
+            elif item.name.endswith(".yaml"):
+                out.append(item)
+
+    walk(resources.files("diagnose.rules"))
+    walk(resources.files("diagnose.knowledge"))
+    for folder in extra_rule_dirs:
+        if Path(folder).is_dir():
+            walk(Path(folder))
+    return out
+
+
+def _cache_file(extra_rule_dirs: tuple[str, ...]) -> Path | None:
+    """Where a built catalogue is kept, named by a digest of everything it is built from."""
+    if os.environ.get("NETWHY_NO_CACHE"):
+        return None
+    from diagnose import __version__
+
+    digest = hashlib.sha256(f"{__version__} {sys.version}".encode())
+    # The code that builds a catalogue is part of what it is built from.
+    digest.update(resources.files("diagnose").joinpath("catalogue.py").read_bytes())
+    for file in _inputs(extra_rule_dirs):
+        digest.update(str(file).encode())
+        digest.update(file.read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netwhy"
+    return base / f"catalogue-{digest.hexdigest()[:32]}.pickle"
+
+
 def build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
+    """The checked catalogue: from the cache when the same files were built before (reading
+    ~40 YAML files and validating 300+ rules is most of a cold start), else built anew."""
+    cache = _cache_file(extra_rule_dirs)
+    if cache is not None and cache.is_file():
+        try:
+            with cache.open("rb") as handle:
+                found = pickle.load(handle)
+            if isinstance(found, Catalogue):
+                return found
+        except Exception:  # a stale or damaged cache is rebuilt
+            pass
+    cat = _build(extra_rule_dirs)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            temp = cache.with_suffix(f".{os.getpid()}.tmp")
+            with temp.open("wb") as handle:
+                pickle.dump(cat, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            temp.chmod(0o600)
+            temp.replace(cache)
+        except OSError:  # a read-only home: no cache, no harm
+            pass
+    return cat
+
+
+def _build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
     """Load and check the bundled rules and knowledge, plus rules from `extra_rule_dirs`."""
     rule_root = resources.files("diagnose.rules")
     files: list[tuple[Traversable | Path, str]] = [
@@ -678,6 +754,7 @@ def build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
         cat.levels = stratify(rules.values())
     except ValueError as exc:
         raise RuleError(str(exc), file="rules/") from None
+    cat.compiled = {rid: compile_rule(rule, cat.levels[rid]) for rid, rule in rules.items()}
     return cat
 
 

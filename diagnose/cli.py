@@ -132,36 +132,144 @@ def why(
         raise typer.Exit(ExitCode.FINDINGS)
 
 
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    markdown = "markdown"
+    junit = "junit"
+
+
 @app.command()
 @_guard
 def check(
-    setup: SetupArg,
-    format: FormatOpt = Format.text,
+    paths: Annotated[
+        list[str], typer.Argument(help="files or folders (walked), or - for standard input")
+    ],
+    format: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="output format")
+    ] = CheckFormat.text,
     fail_on: Annotated[
-        FailOn, typer.Option("--fail-on", help="lowest severity that makes the exit code 1")
-    ] = FailOn.warning,
+        FailOn | None,
+        typer.Option("--fail-on", help="lowest severity that makes the exit code 1"),
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="report only these rule ids or prefixes")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="never report these ids or prefixes")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="read every input as this format")
+    ] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", help="NAME=VALUE for ${NAME} in compose files")
+    ] = None,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="in folders, read only these globs")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="never read these globs")
+    ] = None,
+    one_setup: Annotated[
+        bool, typer.Option("--setup", help="the files describe ONE setup together")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="parallel processes")] = 1,
+    config: Annotated[
+        str | None, typer.Option("--config", help="pyproject.toml or .netwhy.toml to use")
+    ] = None,
+    full: Annotated[
+        bool | None, typer.Option("--full/--short", help="explanations and fixes in text")
+    ] = None,
     rules: RulesOpt = None,
     lang: LangOpt = "en",
 ) -> None:
-    """List what is wrong or risky in a setup, most severe first, each with its fix."""
-    from diagnose.api import check as api_check
+    """Check config files (compose, docker inspect, docker run, .vmx, VirtualBox, libvirt,
+    Vagrantfiles, host facts, netwhy setups) and report findings like a linter."""
+    from diagnose.batch import INPUT_RULES, CheckOptions, check_many, collect, failing
+    from diagnose.config import find_config
 
-    report = api_check(_setup_source(setup), rules=rules or (), lang=lang)
-    if format is Format.json:
-        _emit(report.model_dump_json(indent=2))
-    elif format is Format.markdown:
-        from diagnose.render.markdown import render
+    cfg = find_config(explicit=config)
+    update: dict[str, object] = {}
+    if select:
+        update["select"] = [s.upper() for s in select]
+    if ignore:
+        update["ignore"] = [*cfg.ignore, *(i.upper() for i in ignore)]
+    if exclude:
+        update["exclude"] = [*cfg.exclude, *exclude]
+    if fail_on is not None:
+        update["fail_on"] = fail_on.value
+    cfg = cfg.model_copy(update=update)
+    pairs = []
+    for item in env or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"--env {item!r}: write NAME=VALUE")
+        pairs.append((name, value))
+    options = CheckOptions(
+        config=cfg,
+        kind=kind,
+        env=tuple(pairs),
+        rules=tuple(rules or ()),
+        lang=lang,
+        jobs=jobs,
+        include=tuple(include or ()),
+        one_setup=one_setup,
+    )
+    if rules:  # a bad rule folder is a usage error, before any file is read
+        from diagnose.diagnosis import engine_for
 
-        _emit(render(report))
+        engine_for(tuple(rules))
+    files = collect(paths, options)
+    if not files:
+        _fail("no files to check (folders are searched for config files; see --include)")
+    progress = _progress if sys.stderr.isatty() and len(files) > 1 else None
+    results = check_many(files, options, progress)
+    if progress:
+        sys.stderr.write("\r\x1b[K")
+    # Unusable inputs: one line each on stderr (and as IN001/IN002 findings in JSON/SARIF).
+    for result in results:
+        for finding in result.findings:
+            if finding.rule in INPUT_RULES:
+                loc = finding.location
+                where = result.file
+                if loc is not None:
+                    where = loc.file + "".join(f":{n}" for n in (loc.line, loc.column) if n)
+                typer.echo(f"netwhy: error: {where}: {finding.title}", err=True)
+    if format is CheckFormat.json:
+        from diagnose.render.lint import render_json
+
+        _emit(render_json(results))
+    elif format is CheckFormat.sarif:
+        from diagnose.diagnosis import engine_for
+        from diagnose.render.sarif import render as render_sarif
+
+        _emit(render_sarif(results, engine_for(tuple(rules or ())).catalogue, lang))
+    elif format is CheckFormat.junit:
+        from diagnose.render.junit import render as render_junit
+
+        _emit(render_junit(results, cfg.fail_on))
+    elif format is CheckFormat.markdown:
+        from diagnose.render.lint import render_markdown
+
+        _emit(render_markdown(results))
     else:
-        from diagnose.render.text import render_check
+        from diagnose.render.lint import render_text
 
-        _emit(render_check(report, fancy=_fancy()))
-    order = ["error", "warning", "info"]
-    if fail_on is not FailOn.never:
-        limit = order.index(fail_on.value)
-        if any(order.index(f.severity) <= limit for f in report.findings):
-            raise typer.Exit(ExitCode.FINDINGS)
+        _emit(render_text(results, fancy=_fancy(), full=len(files) == 1 if full is None else full))
+    if any(r.input_error for r in results):
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    if failing(results, cfg.fail_on):
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    width = 30
+    filled = width * done // total
+    sys.stderr.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[-40:]}\x1b[K"
+    )
+    sys.stderr.flush()
 
 
 @app.command()

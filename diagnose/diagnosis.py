@@ -226,7 +226,7 @@ class _Assembler:
         params = fact.get("params", {})
         firing = self.origin.get(self.run.key(fact))
         matched = sorted(self._id(f) for f in firing.matched.values()) if firing else []
-        assert rule.severity is not None
+        assert rule.severity is not None and rule.finding is not None
         return Finding(
             rule=rule.id,
             name=rule.name,
@@ -237,6 +237,7 @@ class _Assembler:
             claims=list(rule.claims),
             at=fact.get("at"),
             facts=matched,
+            source=self._source(rule, firing),
         )
 
     def question(self, fact: Fact) -> Question:
@@ -260,6 +261,29 @@ class _Assembler:
             rule=rule.id,
             assumed=bool(fact.get("assume")),
         )
+
+    def _source(self, rule: Rule, firing: Firing | None) -> str | None:
+        """The setup entry a finding is about: the fact its rule names with `locate`, else
+        the most specific entry among the facts it matched; a derived fact stands for the
+        facts it was derived from."""
+        if firing is None:
+            return None
+        assert rule.finding is not None
+        if rule.finding.locate:
+            facts = [firing.matched.get(rule.finding.locate, {})]
+        else:
+            facts = [firing.matched[a] for a in rule.aliases if a in firing.matched]
+        for _ in range(8):  # derivation chains are short
+            found = _best_src(facts)
+            if found is not None or not facts:
+                return found
+            parents: list[Fact] = []
+            for fact in facts:
+                origin = self.origin.get(self.run.key(fact))
+                if origin is not None:
+                    parents += [origin.matched[a] for a in sorted(origin.matched)]
+            facts = parents
+        return None
 
     def _id(self, fact: Fact) -> str:
         return self.run.fact_id(fact)
@@ -453,6 +477,26 @@ class _Assembler:
         return self._word("unknown_no_path")
 
 
+# Facts relating two entries (computed by facts.py): their `src` is one of the two, so they
+# only locate a finding when no entry fact of its own does.
+RELATIONS = frozenset({"overlap", "port_clash", "addr_in", "on_link"})
+
+
+def _best_src(facts: list[Fact]) -> str | None:
+    """The most specific setup entry among facts (the first one on a tie)."""
+    entries = [f for f in facts if f.get("kind") not in RELATIONS and f.get("src")]
+    best: str | None = None
+    for fact in entries or facts:
+        src = fact.get("src")
+        if src and (best is None or _depth(src) > _depth(best)):
+            best = str(src)
+    return best
+
+
+def _depth(path: str) -> int:
+    return path.count(".") + path.count("[")
+
+
 def _mark_unreached(path: list[Hop]) -> list[Hop]:
     """Hops after the first blocked one are never reached by the packet."""
     out, broken = [], False
@@ -551,6 +595,11 @@ def assemble(cat: Catalogue, run: Run, *, lang: str = "en", source: str | None =
         trace=trace,
         facts=facts,
     )
+
+
+def report_phrase(key: str, lang: str = "en", **params: Any) -> str:
+    """A phrase of the report itself (knowledge/<lang>/report.yaml), filled."""
+    return fill(default_catalogue().texts[lang].report[key], params)
 
 
 def evaluate(setup: Setup, *, rule_dirs: tuple[str, ...] = ()) -> tuple[Catalogue, Run]:

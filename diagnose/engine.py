@@ -19,7 +19,6 @@ It works around the engine's traps (see the project notes on durable-rules 2.0.2
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import threading
@@ -129,8 +128,9 @@ class Engine:
         actions: dict[str, Callable[[Any], None]] = {
             name: _unused for name in [*catalogue.rules, _SINK, _OPEN]
         }
+        # durable pops each rule's "run" key: a shallow copy per rule keeps the catalogue whole.
         definition: dict[str, Any] = {
-            rid: compile_rule(rule, catalogue.levels.get(rid, 1))
+            rid: dict(catalogue.compiled.get(rid) or compile_rule(rule, catalogue.levels[rid]))
             for rid, rule in catalogue.rules.items()
         }
         # Every fact matches the first pattern, no fact ever matches the second: so every
@@ -142,7 +142,7 @@ class Engine:
         definition[_OPEN] = {"all": [{"o": {"kind": _OPEN}}], "run": _OPEN}
         self._host = _Host(actions)
         try:
-            self._host.set_rulesets({RULESET: copy.deepcopy(definition)})
+            self._host.set_rulesets({RULESET: definition})
         except Exception as exc:  # durable reports a bare error code
             raise EngineError(f"the rule engine refused the ruleset: {exc}") from exc
         self._ruleset = self._host.get_ruleset(RULESET)

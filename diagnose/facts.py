@@ -92,6 +92,7 @@ class _Site:
     kind: str
     name: str
     subnet: str
+    src: str | None = None  # the setup entry that declares it
 
 
 _SITE_ORDER = ("lan", "vpn", "route", "vm_network", "dnet", "pool")
@@ -106,8 +107,17 @@ class _Builder:
         self.names: dict[str, set[str]] = {}  # DNS name -> containers known by it
         # Ports some symptom dials: always expanded, even inside a range too big to expand.
         self.dialled = {s.port for s in setup.symptoms or [] if s.port is not None}
+        # Where in the Setup the facts being added come from ("docker.containers[0].ports[1]"):
+        # a finding points back to the file and line of what it is about.
+        self.src: str | None = None
+
+    def _site(self, site: _Site) -> None:
+        site.src = self.src
+        self.sites.append(site)
 
     def add(self, kind: str, **values: Any) -> Fact:
+        if self.src is not None and "src" not in values:
+            values["src"] = self.src
         fact = _put({"kind": kind}, **values)
         self.facts.append(fact)
         return fact
@@ -117,7 +127,8 @@ class _Builder:
     def host(self) -> None:
         host = self.setup.host
         primary = None
-        for iface in (host.interfaces or []) if host else []:
+        for i, iface in enumerate((host.interfaces or []) if host else []):
+            self.src = f"host.interfaces[{i}]"
             address, prefix, subnet = _iface(iface.address)
             self.add(
                 "host_iface",
@@ -132,8 +143,10 @@ class _Builder:
             if address:
                 self.addresses.setdefault(address, ("host", "host"))
             if iface.type == "vpn" and subnet:
-                self.sites.append(_Site("vpn", iface.name or address or "vpn", subnet))
-            if primary is None and address and iface.type in (None, "ethernet", "wifi"):
+                self._site(_Site("vpn", iface.name or address or "vpn", subnet))
+            physical = address and iface.type in (None, "ethernet", "wifi")
+            # The LAN interface: the first physical one, unless a later one has the gateway.
+            if physical and (primary is None or (iface.gateway and not primary[0].gateway)):
                 primary = (iface, address, subnet)
         # A host whose LAN address sits on a Linux bridge (br0 holding the NIC, for bridged
         # VMs): the bridge with the default gateway is the LAN interface.
@@ -142,13 +155,13 @@ class _Builder:
             if address and iface.type == "bridge" and iface.gateway:
                 primary = (iface, address, subnet)
                 break
-        for route in (host.routes or []) if host else []:
+        for i, route in enumerate((host.routes or []) if host else []):
+            self.src = f"host.routes[{i}]"
             self.add("host_route", to=route.to, via=route.via, dev=route.dev, vpn=route.vpn)
-            self.sites.append(
-                _Site("vpn" if route.vpn else "route", route.dev or route.to, route.to)
-            )
+            self._site(_Site("vpn" if route.vpn else "route", route.dev or route.to, route.to))
         listed: set[tuple[str | None, int, str]] = set()
-        for text in (host.listens or []) if host else []:
+        for i, text in enumerate((host.listens or []) if host else []):
+            self.src = f"host.listens[{i}]"
             ln = parse_listen(text)
             listed.add((ln.address, ln.port, ln.proto))
             self.add(
@@ -156,6 +169,7 @@ class _Builder:
             )
         # A resolv.conf naming 127.0.0.53 means systemd-resolved's stub listens there on port
         # 53 (udp and tcp): it holds port 53 even when the user listed no services.
+        self.src = "host.resolver" if host and host.resolver else None
         if host and host.resolver and "127.0.0.53" in host.resolver:
             for proto in ("udp", "tcp"):
                 if ("127.0.0.53", 53, proto) not in listed:
@@ -172,6 +186,7 @@ class _Builder:
         lan_gateway = (lan.gateway if lan else None) or (primary[0].gateway if primary else None)
         # The host always exists, even when nothing is known about it.
         resolver = host.resolver if host else None
+        self.src = "host" if host else None
         self.add(
             "host",
             os=host.os if host else None,
@@ -197,9 +212,10 @@ class _Builder:
             desktop_host_networking=host.docker_desktop_host_networking if host else None,
         )
         if lan_subnet or lan_gateway or lan is not None:
+            self.src = "lan" if lan is not None else None
             self.add("lan", subnet=lan_subnet, gateway=lan_gateway, dns_known=bool(lan and lan.dns))
             if lan_subnet:
-                self.sites.append(_Site("lan", "lan", lan_subnet))
+                self._site(_Site("lan", "lan", lan_subnet))
         self.lan_subnet = lan_subnet
         self.lan_gateway = lan_gateway
         # The host's interfaces by name, and the one that carries the LAN: bridged VMs are
@@ -219,7 +235,8 @@ class _Builder:
 
     def vms(self) -> None:
         networks = {n.name.lower(): n for n in self.setup.vm_networks or []}
-        for net in self.setup.vm_networks or []:
+        for i, net in enumerate(self.setup.vm_networks or []):
+            self.src = f"vm_networks[{i}]"
             defaults = vm_defaults().get(net.hypervisor or "", {}).get(net.mode or "", {})
             subnet = net.subnet or defaults.get("subnet")
             host_addr, _, _ = _iface(net.host_address)
@@ -246,10 +263,12 @@ class _Builder:
                 autostart=net.autostart,
             )
             if subnet and net.mode not in ("bridged", "external", "direct"):
-                self.sites.append(_Site("vm_network", net.name, subnet))
-            for text in net.port_forwards or []:
+                self._site(_Site("vm_network", net.name, subnet))
+            for j, text in enumerate(net.port_forwards or []):
+                self.src = f"vm_networks[{i}].port_forwards[{j}]"
                 self._forward(text, network=net.name)
-        for vm in self.setup.vms or []:
+        for i, vm in enumerate(self.setup.vms or []):
+            self.src = f"vms[{i}]"
             self.add(
                 "vm",
                 name=vm.name,
@@ -258,7 +277,8 @@ class _Builder:
                 adapters_known=vm.adapters is not None,
                 services_known=vm.listens is not None,
             )
-            for text in vm.listens or []:
+            for j, text in enumerate(vm.listens or []):
+                self.src = f"vms[{i}].listens[{j}]"
                 ln = parse_listen(text)
                 self.add(
                     "vm_service",
@@ -269,7 +289,9 @@ class _Builder:
                     scope=ln.scope,
                 )
             for index, adapter in enumerate(vm.adapters or []):
+                self.src = f"vms[{i}].adapters[{index}]"
                 self._adapter(vm.name, vm.hypervisor, index, adapter, networks)
+        self.src = None
         # Forwards on a NAT network name their guest by address; tie them to the VM.
         for fact in self.facts:
             if fact["kind"] == "forward" and "vm" not in fact and "guest_ip" in fact:
@@ -356,7 +378,9 @@ class _Builder:
         )
         if address:
             self.addresses.setdefault(address, ("vm", vm))
-        for text in adapter.port_forwards or []:
+        base = self.src
+        for j, text in enumerate(adapter.port_forwards or []):
+            self.src = f"{base}.port_forwards[{j}]" if base else None
             self._forward(text, vm=vm, adapter=index, network=fact.get("network"))
 
     def _bridged_relations(self, bridged_to: str | None) -> dict[str, Any]:
@@ -382,13 +406,13 @@ class _Builder:
         return {k: v for k, v in out.items() if v is not None}
 
     def _auto_candidates(self) -> int:
-        """Host interfaces automatic bridging may pick: up (or not known down), not loopback,
+        """Host interfaces automatic bridging may pick: physical ones up (or not known down),
         not VMware's own host adapters (VMnetN), which it never bridges to."""
         return sum(
             1
             for name, i in self.ifaces.items()
             if i.up is not False
-            and i.type in (None, "ethernet", "wifi", "vpn", "virtual")
+            and i.type in (None, "ethernet", "wifi")
             and not re.fullmatch(r"(vmware network adapter )?vmnet\d+", name)
         )
 
@@ -420,6 +444,7 @@ class _Builder:
         bip_address, _, bip_subnet = _iface(daemon.bip if daemon else None)
         if daemon is not None:
             dns = daemon.dns or []
+            self.src = "docker.daemon"
             self.add(
                 "daemon",
                 bip=daemon.bip,
@@ -437,10 +462,12 @@ class _Builder:
                 userland_proxy=daemon.userland_proxy,
                 ip=daemon.ip,
             )
-            for pool in daemon.default_address_pools or []:
+            for i, pool in enumerate(daemon.default_address_pools or []):
+                self.src = f"docker.daemon.default_address_pools[{i}]"
                 self.add("pool", base=pool.base, size=pool.size)
-                self.sites.append(_Site("pool", pool.base, pool.base))
+                self._site(_Site("pool", pool.base, pool.base))
         declared = {n.name: n for n in docker.networks or []}
+        self.src = "docker.daemon" if daemon is not None else None
         if "bridge" not in declared:
             subnet = bip_subnet or DOCKER0_SUBNET
             self.add(
@@ -454,15 +481,17 @@ class _Builder:
                 subnet_default=True if not bip_subnet else None,
                 declared=False,
             )
-            self.sites.append(_Site("dnet", "bridge", subnet))
+            self._site(_Site("dnet", "bridge", subnet))
             self.addresses.setdefault(bip_address or DOCKER0_GATEWAY, ("host", "host"))
-        for net in docker.networks or []:
+        for i, net in enumerate(docker.networks or []):
+            self.src = f"docker.networks[{i}]"
             default = net.name == "bridge"
             net_subnet = net.subnet or (bip_subnet or DOCKER0_SUBNET if default else None)
             self.add(
                 "dnet",
                 name=net.name,
-                driver=net.driver or "bridge",
+                # An external network's driver is not in the file: unknown, not bridge.
+                driver=net.driver or (None if net.external else "bridge"),
                 default_bridge=default,
                 # Docker names a user-defined bridge br-<first 12 hex digits of the network id>.
                 bridge="docker0" if default else USER_BRIDGE,
@@ -485,9 +514,10 @@ class _Builder:
                 "macvlan",
                 "ipvlan",
             ):
-                self.sites.append(_Site("dnet", net.name, net.subnet))
+                self._site(_Site("dnet", net.name, net.subnet))
         attached = set(declared) | {"bridge"}
-        for container in docker.containers or []:
+        for i, container in enumerate(docker.containers or []):
+            self.src = f"docker.containers[{i}]"
             for name in self._container(container):
                 if name not in attached:
                     attached.add(name)
@@ -499,10 +529,29 @@ class _Builder:
                         bridge=USER_BRIDGE,
                         declared=False,
                     )
+        self.src = None  # relations below belong to no single entry
         self._pools(docker)
         self._port_clashes(docker.containers or [])
         self._ips_outside_subnets()
         self._namespace_loops()
+        self._alone_on_networks()
+
+    def _alone_on_networks(self) -> None:
+        """Mark containers that share none of their networks with another container (computed
+        here: comparing every pair of a network's members in the engine would be quadratic)."""
+        members: dict[str, set[str]] = {}
+        containers = [f for f in self.facts if f["kind"] == "container"]
+        for fact in self.facts:
+            if fact["kind"] == "attach":
+                members.setdefault(fact["network"], set()).add(fact["container"])
+        for fact in containers:  # no mode given: the default bridge (DM001 derives it)
+            if "mode" not in fact and not fact.get("mode_unknown"):
+                members.setdefault("bridge", set()).add(fact["name"])
+        for fact in containers:
+            if fact.get("mode") in ("bridge", "network", None) and not fact.get("mode_unknown"):
+                nets = [n for n, who in members.items() if fact["name"] in who]
+                if nets and all(len(members[n]) == 1 for n in nets):
+                    fact["alone"] = True
 
     def _ips_outside_subnets(self) -> None:
         """A container address (ip, ipv4_address) outside its network's known subnet."""
@@ -571,9 +620,12 @@ class _Builder:
         for att in ct.networks or []:
             if att.name not in joined:
                 joined.append(att.name)
+        base = self.src
         for name in joined:
             att_ip = next((a.ip for a in ct.networks or [] if a.name == name and a.ip), None)
             ip = att_ip or (ct.ip if len(joined) == 1 else None)
+            where = next((j for j, a in enumerate(ct.networks or []) if a.name == name), None)
+            self.src = f"{base}.networks[{where}]" if base and where is not None else base
             self.add("attach", container=ct.name, network=name, ip=ip)
             if ip:
                 ips.append(ip)
@@ -582,12 +634,14 @@ class _Builder:
             ips.append(ct.ip)
         for ip in ips:
             self.addresses.setdefault(ip, ("container", ct.name))
+        self.src = base
         extra_hosts = ct.extra_hosts or []
         self.add(
             "container",
             name=ct.name,
             image=ct.image,
             mode=mode,
+            mode_unknown=ct.network_mode_unknown,
             target=target,
             ip=ct.ip,
             ports_known=ct.ports is not None,
@@ -624,7 +678,8 @@ class _Builder:
                 address=address.strip().strip("[]"),
             )
         expanded = 0
-        for pub in ct.ports or []:
+        for j, pub in enumerate(ct.ports or []):
+            self.src = f"{base}.ports[{j}]" if base else None
             host = parse_port_range(pub.published, "port") if pub.published else None
             target_range = parse_port_range(pub.target, "port")
             mapping = Mapping(pub.host_ip, host, target_range, pub.protocol)
@@ -654,12 +709,14 @@ class _Builder:
                     proto=pub.protocol,
                     spec=spec,
                 )
-        for text in ct.expose or []:
+        for j, text in enumerate(ct.expose or []):
+            self.src = f"{base}.expose[{j}]" if base else None
             body, _, proto = text.partition("/")
             rng = parse_port_range(body, "exposed port")
             for port in range(rng.start, min(rng.end, rng.start + MAX_EXPANDED_PORTS) + 1):
                 self.add("expose", container=ct.name, port=port, proto=proto or "tcp")
-        for text in ct.listens or []:
+        for j, text in enumerate(ct.listens or []):
+            self.src = f"{base}.listens[{j}]" if base else None
             ln = parse_listen(text)
             self.add(
                 "listen",
@@ -669,6 +726,7 @@ class _Builder:
                 proto=ln.proto,
                 scope=ln.scope,
             )
+        self.src = base
         return joined
 
     def _dns_names(self, ct: Container, network: str) -> None:
@@ -766,6 +824,7 @@ class _Builder:
                 seen.add(key)
                 self.add(
                     "overlap",
+                    src=b.src or a.src,
                     a_kind=a.kind,
                     a_name=a.name,
                     a_subnet=a.subnet,
@@ -776,7 +835,8 @@ class _Builder:
                 )
 
     def symptoms(self) -> None:
-        for sym in self.setup.symptoms or []:
+        for i, sym in enumerate(self.setup.symptoms or []):
+            self.src = f"symptoms[{i}]"
             fact = self.add("symptom", **self._symptom(sym))
             self._addr_sites(fact)
             self._on_link(fact)
@@ -953,6 +1013,7 @@ def build_facts(setup: Setup) -> list[Fact]:
     builder.host()
     builder.vms()
     builder.docker()
+    builder.src = None
     builder.overlaps()
     builder.symptoms()
     return builder.facts

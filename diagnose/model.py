@@ -523,8 +523,20 @@ class Attachment(Model):
 class Container(Model):
     """A container (`docker run`, a compose service)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_unknown(cls, data: Any) -> Any:
+        # `network_mode: unknown` is not the same as leaving it out (which means the default
+        # bridge): keep the difference before unknown words become None.
+        if isinstance(data, dict) and _unknown_to_none(data.get("network_mode", "")) is None:
+            data = {**data, "network_mode": None, "network_mode_unknown": True}
+        return data
+
     name: Name
     image: str | None = None
+    network_mode_unknown: bool | None = Field(
+        None, description="the network mode is not known (unlike leaving it out: bridge)"
+    )
     network_mode: str | None = Field(
         None, description="bridge | host | none | container:NAME | service:NAME | a network name"
     )

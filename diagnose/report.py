@@ -26,6 +26,14 @@ class FixOut(Out):
     risky: bool
 
 
+class Location(Out):
+    """Where in an input file something stands."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+
 class Finding(Out):
     """Something wrong or risky in the setup, from one rule firing."""
 
@@ -38,6 +46,10 @@ class Finding(Out):
     claims: list[str]
     at: dict[str, Any] | None = Field(None, description="the device (and symptom) it breaks")
     facts: list[str] = Field(description="ids of the facts the rule matched")
+    source: str | None = Field(
+        None, description="the setup entry it is about, e.g. docker.containers[0].ports[1]"
+    )
+    location: Location | None = Field(None, description="that entry's place in the input")
 
 
 class Question(Out):

@@ -181,3 +181,20 @@ def test_negating_questions_waits_for_them() -> None:
     )
     levels = stratify([asker, waiter])
     assert levels["ZZ002"] > levels["ZZ001"]
+
+
+def test_the_built_catalogue_is_cached_and_a_damaged_cache_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diagnose.catalogue import _cache_file
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("NETWHY_NO_CACHE", raising=False)
+    first = build()
+    cache = _cache_file(())
+    assert cache is not None and cache.is_file() and cache.parent.parent == tmp_path
+    assert build().rules.keys() == first.rules.keys()
+    cache.write_bytes(b"not a pickle")
+    assert build().rules.keys() == first.rules.keys()
+    monkeypatch.setenv("NETWHY_NO_CACHE", "1")
+    assert _cache_file(()) is None

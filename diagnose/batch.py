@@ -1,0 +1,381 @@
+"""`netwhy check PATH...`: many config files, each loaded, diagnosed and reported like a linter.
+
+One bad file never stops the batch: it becomes an input-error finding (IN001 unreadable,
+IN002 invalid) for that file. Suppressions (`# netwhy: ignore[ID] reason`) and the project
+configuration decide what is reported; a suppression without a reason is itself reported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from diagnose.config import Config
+from diagnose.errors import EngineError, InputError, RuleError
+from diagnose.loaders.base import Loaded, LoadOptions, Suppression
+from diagnose.report import Finding, Location, Report
+
+SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".hg"})
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# Findings netwhy makes about the input itself; they cannot be suppressed.
+UNREADABLE, INVALID = "IN001", "IN002"
+INPUT_RULES = frozenset({UNREADABLE, INVALID})
+NO_REASON, UNKNOWN_RULE = "SP001", "SP002"
+
+
+@dataclass
+class FileResult:
+    """What checking one input gave."""
+
+    file: str
+    kind: str | None
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    report: Report | None = None  # the full report (verdicts, trace) when the file loaded
+    input_error: bool = False
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything that shapes a batch run."""
+
+    config: Config = field(default_factory=Config)
+    kind: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    rules: tuple[str, ...] = ()
+    lang: str = "en"
+    jobs: int = 1
+    include: tuple[str, ...] = ()
+    one_setup: bool = False  # --setup: the files describe one setup together
+
+
+# ------------------------------------------------------------------------------ collecting
+
+
+def collect(paths: Iterable[str], options: CheckOptions) -> list[str]:
+    """Files to check: files as given; folders walked (skipping .git, node_modules...)."""
+    import fnmatch
+
+    out: list[str] = []
+    for given in paths:
+        path = Path(given)
+        if given == "-" or not path.is_dir():
+            out.append(given)
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+            for name in sorted(files):
+                full = str(Path(root) / name)
+                if options.config.excluded(full):
+                    continue
+                if options.include and not any(
+                    fnmatch.fnmatch(name, g) or fnmatch.fnmatch(full, g) for g in options.include
+                ):
+                    continue
+                if not options.include and not _looks_checkable(name):
+                    continue
+                out.append(full)
+    return [p for p in out if p == "-" or not options.config.excluded(p)]
+
+
+_CHECKABLE = (
+    ".yml",
+    ".yaml",
+    ".json",
+    ".vmx",
+    ".vbox",
+    ".xml",
+    ".conf",
+    ".sh",
+    ".md",
+    ".txt",
+    ".out",
+)
+
+
+def _looks_checkable(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith(_CHECKABLE) or "vagrantfile" in lowered or lowered == "readme"
+
+
+# ------------------------------------------------------------------------------- checking
+
+
+def _input_finding(exc: InputError, file: str, rule: str) -> Finding:
+    from diagnose.diagnosis import report_phrase
+
+    title = exc.message if not exc.field else f"{exc.field}: {exc.message}"
+    return Finding(
+        rule=rule,
+        name="input-unreadable" if rule == UNREADABLE else "input-invalid",
+        severity="error",
+        title=title,
+        explanation=report_phrase("input_error"),
+        fixes=[],
+        claims=[],
+        facts=[],
+        source=exc.field,
+        location=Location(file=exc.file or file, line=exc.line, column=exc.column),
+    )
+
+
+_UNREADABLE_WORDS = (
+    "binary file",
+    "not UTF-8",
+    "no such file",
+    "permission denied",
+    "is a directory",
+    "the limit is",
+    "cannot read",
+    "empty file",
+)
+
+
+def _load(path: str, options: CheckOptions) -> Loaded:
+    from diagnose.loaders import load_file, load_text
+
+    load_options = LoadOptions(env=dict(options.env))
+    if path == "-":
+        return load_text(sys.stdin.read(), "<stdin>", options.kind, load_options)
+    return load_file(path, options.kind, load_options)
+
+
+def _diagnose(loaded: Loaded, options: CheckOptions) -> Report:
+    from diagnose.diagnosis import diagnose
+
+    report = diagnose(
+        loaded.setup, rule_dirs=options.rules, lang=options.lang, source=", ".join(loaded.files)
+    )
+    for finding in report.findings:
+        finding.location = loaded.locate(finding.source)
+        if finding.location is None and len(loaded.files) == 1:
+            finding.location = Location(file=loaded.files[0])
+    return report
+
+
+def _apply(
+    result: FileResult,
+    findings: list[Finding],
+    suppressions: list[Suppression],
+    options: CheckOptions,
+) -> None:
+    """Configuration first (it says what exists), then the inline suppressions."""
+    from diagnose.diagnosis import report_phrase
+
+    config = options.config
+    for finding in findings:
+        if finding.rule in config.severity:
+            finding.severity = config.severity[finding.rule]
+    kept = [
+        f
+        for f in findings
+        if f.rule in (UNREADABLE, INVALID)
+        or config.wants(f.rule, f.location.file if f.location else result.file)
+    ]
+    for finding in kept:
+        hit = None
+        if finding.rule not in (UNREADABLE, INVALID):
+            hit = next((s for s in suppressions if _covers(s, finding)), None)
+        if hit is None:
+            result.findings.append(finding)
+        else:
+            result.suppressed.append((finding, hit))
+    from diagnose.loaders import valid_rule_id
+
+    for s in suppressions:
+        where = Location(file=s.file, line=s.line)
+        if s.reason is None:
+            result.findings.append(
+                Finding(
+                    rule=NO_REASON,
+                    name="suppression-without-reason",
+                    severity="warning",
+                    title=report_phrase("no_reason", rules=", ".join(s.rules)),
+                    explanation=report_phrase("no_reason_why"),
+                    fixes=[],
+                    claims=[],
+                    facts=[],
+                    location=where,
+                )
+            )
+        for rule in s.rules:
+            if not valid_rule_id(rule):
+                result.findings.append(
+                    Finding(
+                        rule=UNKNOWN_RULE,
+                        name="suppression-names-no-rule",
+                        severity="warning",
+                        title=report_phrase("unknown_rule", rule=rule),
+                        explanation=report_phrase("unknown_rule_why"),
+                        fixes=[],
+                        claims=[],
+                        facts=[],
+                        location=where,
+                    )
+                )
+    result.findings.sort(key=_order)
+
+
+def _covers(s: Suppression, finding: Finding) -> bool:
+    if finding.rule not in s.rules:
+        return False
+    if s.scope == "file":
+        return finding.location is None or finding.location.file == s.file
+    loc = finding.location
+    return (
+        loc is not None
+        and loc.file == s.file
+        and loc.line is not None
+        and loc.line in (s.line, s.line + 1)
+    )
+
+
+def _order(f: Finding) -> tuple[str, int, int, int, str, str]:
+    loc = f.location
+    return (
+        loc.file if loc else "",
+        loc.line or 0 if loc else 0,
+        loc.column or 0 if loc else 0,
+        SEVERITY_ORDER[f.severity],
+        f.rule,
+        f.title,
+    )
+
+
+def check_file(path: str, options: CheckOptions) -> FileResult:
+    """Load, diagnose and filter one file; never raises for bad input."""
+    result = FileResult(file=path, kind=None)
+    try:
+        loaded = _load(path, options)
+    except InputError as exc:
+        rule = UNREADABLE if any(w in exc.message for w in _UNREADABLE_WORDS) else INVALID
+        result.input_error = True
+        _apply(result, [_input_finding(exc, path, rule)], [], options)
+        return result
+    result.kind = loaded.kind
+    result.notes = list(loaded.notes)
+    try:
+        report = _diagnose(loaded, options)
+    except (EngineError, RuleError) as exc:  # a bug or a bad user rule: still one line
+        result.input_error = True
+        _apply(
+            result, [_input_finding(InputError(str(exc), file=path), path, INVALID)], [], options
+        )
+        return result
+    result.report = report
+    _apply(result, list(report.findings), loaded.suppressions, options)
+    return result
+
+
+def check_setup(paths: list[str], options: CheckOptions) -> FileResult:
+    """--setup: several files describe one setup; load each, merge, diagnose once."""
+    from diagnose.merge import merge
+
+    name = " + ".join(paths)
+    result = FileResult(file=name, kind="merged")
+    loads = []
+    for path in paths:
+        try:
+            loads.append(_load(path, options))
+        except InputError as exc:
+            rule = UNREADABLE if any(w in exc.message for w in _UNREADABLE_WORDS) else INVALID
+            result.input_error = True
+            _apply(result, [_input_finding(exc, path, rule)], [], options)
+    if result.input_error:
+        return result
+    try:
+        loaded = merge(loads)
+    except InputError as exc:
+        result.input_error = True
+        _apply(result, [_input_finding(exc, name, INVALID)], [], options)
+        return result
+    result.notes = list(loaded.notes)
+    report = _diagnose(loaded, options)
+    result.report = report
+    _apply(result, list(report.findings), loaded.suppressions, options)
+    return result
+
+
+def _worker_check(args: tuple[str, CheckOptions]) -> FileResult:
+    path, options = args
+    return check_file(path, options)
+
+
+def check_many(
+    paths: list[str],
+    options: CheckOptions,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[FileResult]:
+    """Check every file (in parallel processes with jobs > 1: durable-rules holds the GIL)."""
+    if options.one_setup:
+        return [check_setup(paths, options)]
+    results: list[FileResult] = []
+    total = len(paths)
+    if options.jobs > 1 and total > 1 and "-" not in paths:
+        with ProcessPoolExecutor(max_workers=options.jobs) as pool:
+            chunk = max(1, min(32, total // (options.jobs * 4) or 1))
+            done = pool.map(_worker_check, [(p, options) for p in paths], chunksize=chunk)
+            for i, result in enumerate(done, start=1):
+                results.append(result)
+                if progress:
+                    progress(i, total, result.file)
+    else:
+        for i, path in enumerate(paths, start=1):
+            results.append(check_file(path, options))
+            if progress:
+                progress(i, total, path)
+    return results
+
+
+# -------------------------------------------------------------------------------- summary
+
+
+@dataclass
+class Summary:
+    """Counts over a batch."""
+
+    files: int
+    with_findings: int
+    input_errors: int
+    by_severity: dict[str, int]
+    by_rule: dict[str, int]
+    suppressed: int
+
+
+def summarize(results: list[FileResult]) -> Summary:
+    """Files, findings by severity and by rule, input errors."""
+    sev: Counter[str] = Counter()
+    rules: Counter[str] = Counter()
+    for r in results:
+        for f in r.findings:
+            sev[f.severity] += 1
+            rules[f.rule] += 1
+    return Summary(
+        files=len(results),
+        with_findings=sum(1 for r in results if r.findings),
+        input_errors=sum(1 for r in results if r.input_error),
+        by_severity={s: sev[s] for s in ("error", "warning", "info") if sev[s]},
+        by_rule=dict(sorted(rules.items())),
+        suppressed=sum(len(r.suppressed) for r in results),
+    )
+
+
+def failing(results: list[FileResult], fail_on: str) -> bool:
+    """Whether a finding reaches the --fail-on level."""
+    if fail_on == "never":
+        return False
+    limit = SEVERITY_ORDER[fail_on]
+    return any(SEVERITY_ORDER[f.severity] <= limit for r in results for f in r.findings)
+
+
+def iter_findings(results: list[FileResult]) -> Iterator[tuple[FileResult, Finding]]:
+    """Every reported finding with its file."""
+    for r in results:
+        for f in r.findings:
+            yield r, f

@@ -1,0 +1,117 @@
+"""Project configuration for `netwhy check`: `[tool.netwhy]` in pyproject.toml, or .netwhy.toml.
+
+    [tool.netwhy]
+    select = ["DP", "DM006"]          # rule ids or id prefixes to report (default: all)
+    ignore = ["DP012"]                # ids or prefixes never reported
+    fail-on = "error"                 # error | warning | info | never
+    exclude = ["tests/fixtures/**"]   # paths never read
+    severity = { DP005 = "warning" }  # per-rule severity overrides
+    [tool.netwhy.per-path-ignores]
+    "legacy/*.yml" = ["DM006"]
+
+The nearest pyproject.toml with a [tool.netwhy] table, or .netwhy.toml, from the current
+folder upwards is used; `--config FILE` names one. Command-line options win.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from diagnose.errors import InputError
+
+Level = Literal["error", "warning", "info"]
+FailOn = Literal["error", "warning", "info", "never"]
+
+
+class Config(BaseModel):
+    """What a project says about checking its files."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    select: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+    fail_on: FailOn = Field("warning", alias="fail-on")
+    exclude: list[str] = Field(default_factory=list)
+    severity: dict[str, Level] = Field(default_factory=dict)
+    per_path_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-path-ignores")
+    source: str | None = Field(None, exclude=True)
+
+    @field_validator("select", "ignore")
+    @classmethod
+    def _ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value or not value[:2].isalpha() or not value.isalnum():
+                raise ValueError(f"{value!r} is not a rule id or prefix such as DP or DP001")
+        return [v.upper() for v in values]
+
+    def wants(self, rule: str, path: str) -> bool:
+        """Whether a finding of `rule` in file `path` is reported."""
+        if self.select and not any(rule.startswith(s) for s in self.select):
+            return False
+        if any(rule.startswith(i) for i in self.ignore):
+            return False
+        for pattern, ids in self.per_path_ignores.items():
+            if _matches(path, pattern) and any(rule.startswith(i.upper()) for i in ids):
+                return False
+        return True
+
+    def excluded(self, path: str) -> bool:
+        """Whether a file is never read."""
+        return any(_matches(path, pattern) for pattern in self.exclude)
+
+
+def _matches(path: str, pattern: str) -> bool:
+    posix = Path(path).as_posix()
+    return fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(posix, f"*/{pattern}")
+
+
+def _read(path: Path, table: bool) -> Config | None:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed TOML: {exc}", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    section: Any = (
+        data.get("tool", {}).get("netwhy") if table else data.get("tool", {}).get("netwhy", data)
+    )
+    if section is None:
+        return None
+    try:
+        config = Config.model_validate(section)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InputError(
+            str(err["msg"]).removeprefix("Value error, "), file=str(path), field=field
+        ) from None
+    config.source = str(path)
+    return config
+
+
+def find_config(start: Path | None = None, explicit: str | None = None) -> Config:
+    """The configuration in effect (an empty one when none is found)."""
+    if explicit:
+        path = Path(explicit)
+        found = _read(path, table=path.name == "pyproject.toml")
+        if found is None:
+            raise InputError("no [tool.netwhy] table", file=explicit)
+        return found
+    folder = (start or Path.cwd()).resolve()
+    for here in (folder, *folder.parents):
+        dot = here / ".netwhy.toml"
+        if dot.is_file():
+            found = _read(dot, table=False)
+            if found is not None:
+                return found
+        pyproject = here / "pyproject.toml"
+        if pyproject.is_file():
+            found = _read(pyproject, table=True)
+            if found is not None:
+                return found
+    return Config()

