@@ -92,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--no-check", action="store_true", help="skip the `check` throughput")
     args = parser.parse_args()
     runs = 30 if args.quick else 300
 
@@ -181,6 +182,10 @@ def main() -> None:
         "- Pair relations are derived only for the pairs a symptom asks about (all pairs of a "
         "1,000-container network made the first version quadratic: 48 s).",
     ]
+    if not args.no_check:
+        from benchmarks.check_speed import measure
+
+        lines += ["", *measure(1_000 if args.quick else 10_000)]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
