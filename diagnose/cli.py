@@ -328,6 +328,91 @@ def list_rules(
 
 @app.command()
 @_guard
+def scan(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the Setup (YAML) here instead")
+    ] = None,
+    docker_url: Annotated[
+        str, typer.Option("--docker", help="the Docker daemon's address")
+    ] = "unix:///var/run/docker.sock",
+    no_docker: Annotated[bool, typer.Option("--no-docker", help="do not ask Docker")] = False,
+    format: FormatOpt = Format.text,
+    lang: LangOpt = "en",
+) -> None:
+    """Read this host (interfaces, routes, forwarding, firewall, Docker) and check it.
+
+    Only reads: ip, nft or iptables-save, /proc/sys, daemon.json and Docker's API. With -o the
+    Setup is written out for editing (add symptoms, then `netwhy why`).
+    """
+    import yaml
+
+    from diagnose.api import check as api_check
+    from diagnose.scan import scan as do_scan
+
+    result = do_scan(docker_url=None if no_docker else docker_url)
+    for note in result.notes:
+        typer.echo(f"netwhy: note: {note}", err=True)
+    setup = result.loaded.setup
+    if output is not None:
+        data = setup.model_dump(by_alias=True, exclude_none=True)
+        output.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
+        typer.echo(f"netwhy: wrote {output}", err=True)
+        return
+    report = api_check(setup, lang=lang)
+    if format is Format.json:
+        _emit(report.model_dump_json(indent=2))
+    elif format is Format.markdown:
+        from diagnose.render.markdown import render
+
+        _emit(render(report))
+    else:
+        from diagnose.render.text import render_check
+
+        _emit(render_check(report, fancy=_fancy()))
+    if report.findings:
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+lab_app = typer.Typer(
+    help="Check netwhy's knowledge against a real Linux kernel, in network namespaces.",
+    no_args_is_help=True,
+)
+app.add_typer(lab_app, name="lab")
+
+
+@lab_app.command("verify")
+@_guard
+def lab_verify(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="setup or rule case files (default: the bundled lab scenarios)"),
+    ] = None,
+    format: FormatOpt = Format.text,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="labs built at once")] = 4,
+) -> None:
+    """Build each setup in namespaces, probe every symptom, compare with netwhy's verdict.
+
+    Exit 0 when the kernel agrees with every verdict, 1 on any disagreement, 2 when no lab
+    can be built here (the reason is printed).
+    """
+    from diagnose.lab import verify as lab
+
+    reason = lab.lab_unavailable_reason()
+    if reason:
+        _fail(f"lab unavailable: {reason}")
+    summary = lab.verify(lab.load_scenarios(list(paths or [])), jobs=jobs)
+    render = {
+        Format.json: lab.render_json,
+        Format.markdown: lab.render_markdown,
+        Format.text: lab.render_text,
+    }[format]
+    _emit(render(summary))
+    if summary.disagreements:
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+@app.command()
+@_guard
 def schema() -> None:
     """Print the JSON Schema of the setup format."""
     from diagnose.model import Setup
