@@ -862,8 +862,8 @@ class _Planner:
                 for net, ip in theirs.items():
                     if net in mine:
                         return ip
-                if self.container_node.get(from_name) == self.container_node[name]:
-                    return "127.0.0.1"
+                # (two containers sharing a namespace dial its address unless the symptom
+                # says `dial: localhost`, handled above: netwhy reads the question so too)
                 if theirs:
                     return next(iter(theirs.values()))
                 raise NotModelled(f"{name} has no address to dial")
@@ -873,10 +873,8 @@ class _Planner:
                 )
             if self.container_node[name] == "host" and source == "host":
                 return "127.0.0.1"  # the host reaches its own services on localhost
-            if self.container_node[name] == "host" or source == "lan":
-                return self.host_ip
             if from_kind == "vm" and self.vm_ips.get(from_name):
-                return self.vm_ips[from_name][0][1]
+                return self.vm_ips[from_name][0][1]  # the host as that VM sees it
             return self.host_ip
         if kind == "vm":
             if name not in self.vm_node or not self.vm_ips.get(name):

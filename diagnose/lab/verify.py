@@ -263,15 +263,15 @@ def render_text(summary: Summary) -> str:
         if c.agree is False or c.observed in ("not modelled", "lab error"):
             lines.append(f"{c.scenario} {c.symptom}: {c.observed}: {c.detail}")
     lines.append("")
-    for label, test in (
-        ("lab claims verified", lambda v: v.startswith("verified")),
-        ("lab claims that DISAGREE", lambda v: v == "disagrees"),
-        ("lab claims not exercised", lambda v: v == "not exercised"),
+    for label, state in (
+        ("lab claims verified", "verified"),
+        ("lab claims that DISAGREE", "disagrees"),
+        ("lab claims not exercised", "not exercised"),
     ):
         names = [
-            k + (v.removeprefix("verified") if v.startswith("verified") else "")
+            k + v.removeprefix("verified") if state == "verified" else k
             for k, v in summary.claims.items()
-            if test(v)
+            if v.startswith(state)
         ]
         if names:
             lines.append(f"{label}: {', '.join(names)}")
