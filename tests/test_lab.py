@@ -69,6 +69,9 @@ def test_every_lab_claim_is_verified(summary: Summary) -> None:
         ("bridged-vm-in-another-subnet", "s2", "no-route"),  # ARP for its gateway fails
         ("docker-host-mode-shares-the-host-stack", "s2", "in-use"),
         ("docker-user-defined-networks-are-isolated", "s1", "timeout"),
+        ("docker-publish-udp", "s1", "connected"),
+        ("docker-publish-udp", "s2", "refused"),  # ICMP port unreachable: nothing on 69
+        ("nat-vm-hidden-behind-the-host", "s6", "connected"),  # ping host -> NAT VM
     ],
 )
 def test_each_failure_has_the_kind_the_notes_measured(
@@ -184,7 +187,7 @@ def test_without_namespaces_the_lab_says_why(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(sandbox_module, "_reason_cache", [])
     monkeypatch.setattr("shutil.which", lambda name: None)
     reason = lab_unavailable_reason()
-    assert reason is not None and "nft" in reason and "unshare" in reason
+    assert reason is not None and "nft" in reason and "ping" in reason
     result = CliRunner().invoke(app, ["lab", "verify"])
     assert result.exit_code == 2
     assert "lab unavailable" in result.output and "iproute2" in result.output

@@ -38,7 +38,7 @@ def test_published_port_is_a_dnat_rule_to_the_container() -> None:
     assert web.routes == ["default via 172.17.0.1"]
     assert plan.probes[0].source == "lan" and plan.probes[0].address == "192.168.1.10"
     # Nothing said where the app listens: it is up on the container port behind the mapping.
-    assert web.listens == {"container:web": [("0.0.0.0", 80)]}
+    assert web.listens == {"container:web": [("0.0.0.0", 80, "tcp")]}
 
 
 def test_host_ip_binding_and_the_daemons_default_bind_address() -> None:
@@ -123,14 +123,14 @@ def test_symptoms_the_lab_cannot_probe_are_skipped_with_the_reason() -> None:
         {
             "docker": {"containers": [{"name": "web"}]},
             "symptoms": [
-                {"from": "container:web", "to": "internet", "port": 53, "proto": "udp"},
+                {"from": "container:web", "to": "internet", "port": 9, "proto": "sctp"},
                 {"from": "container:web", "dial": "db", "port": 5432},
                 {"from": "container:web", "to": "internet", "port": 443},
             ],
         }
     )
     assert set(plan.skipped) == {"s1", "s2"}
-    assert "udp" in plan.skipped["s1"] and "name" in plan.skipped["s2"]
+    assert "sctp" in plan.skipped["s1"] and "name" in plan.skipped["s2"]
     assert [p.address for p in plan.probes] == [INTERNET_ADDRESS]
 
 

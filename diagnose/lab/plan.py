@@ -46,16 +46,16 @@ class Node:
     routes: list[str] = field(default_factory=list)  # `ip route add` arguments
     sysctls: dict[str, str] = field(default_factory=dict)
     nft: list[str] = field(default_factory=list)  # lines of one `table ip lab { ... }`
-    # who listens (host, container:web, vm:db, lan) -> its (address, port)s: one server
-    # process each, started in this order, so a second owner of a port sees "in use".
-    listens: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # who listens (host, container:web, vm:db, lan) -> its (address, port, proto)s: one
+    # server process each, started in this order, so a second owner of a port sees "in use".
+    listens: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)
     addresses: list[str] = field(default_factory=list)  # every address, for the report
     extra: list[tuple[str, str]] = field(default_factory=list)  # (ifname, cidr) added last
 
-    def listen(self, owner: str, address: str, port: int) -> None:
+    def listen(self, owner: str, address: str, port: int, proto: str = "tcp") -> None:
         mine = self.listens.setdefault(owner, [])
-        if (address, port) not in mine:
-            mine.append((address, port))
+        if (address, port, proto) not in mine:
+            mine.append((address, port, proto))
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class Probe:
     source: str
     address: str = ""
     port: int = 0
+    kind: str = "tcp"  # tcp | udp | ping
     start: str | None = None  # the owner whose binds are the question
     target: str | None = None  # the owner that must answer (container:web, vm:db)
 
@@ -135,7 +136,7 @@ class _Planner:
         self.host_forwarding = False
         self.nat_rules: list[str] = []  # host prerouting/output DNAT (VM port forwards)
         self.publish_rules: dict[str, list[str]] = {}  # container -> its DNAT rules
-        self.published_ports: set[int] = set()
+        self.published_ports: set[tuple[int, str]] = set()
         self.post_rules: list[str] = []
         self.forward_rules: list[str] = []
 
@@ -217,14 +218,14 @@ class _Planner:
             listen = parse_listen(text)
         except PortSyntaxError as exc:
             raise NotModelled(str(exc)) from None
-        if listen.proto != "tcp":
-            return  # UDP servers are not probed
+        if listen.proto not in ("tcp", "udp"):
+            return  # SCTP is not probed
         address = listen.address or "0.0.0.0"
         if address == "localhost":
             address = "127.0.0.1"
         if ":" in address:
             raise NotModelled(f"{owner} listens on IPv6 {address}")
-        node.listen(owner, address, listen.port)
+        node.listen(owner, address, listen.port, listen.proto)
 
     def _veth(self) -> str:
         self.n_veth += 1
@@ -384,7 +385,7 @@ class _Planner:
         cip = reachable[0]
         daemon = self.setup.docker.daemon if self.setup.docker else None
         for pub in c.ports or []:
-            if pub.protocol != "tcp":
+            if pub.protocol not in ("tcp", "udp"):
                 continue
             if not pub.published:
                 raise NotModelled(f"{c.name} publishes {pub.target} on an ephemeral host port")
@@ -402,13 +403,13 @@ class _Planner:
                     continue  # an IPv6-only binding: no IPv4 rule
                 match = f"ip daddr {host_ip}"
             self.publish_rules.setdefault(c.name, []).append(
-                f"{match} tcp dport {hosts[0]} dnat to {cip}:{targets[0]}"
+                f"{match} {pub.protocol} dport {hosts[0]} dnat to {cip}:{targets[0]}"
             )
             # Docker holds each published port on the host (docker-proxy's bind, its port
             # allocator): a port already taken makes the container fail to start.
             bind = host_ip if host_ip and host_ip != "::" else "0.0.0.0"
-            self.host.listen(f"proxy:{c.name}", bind, hosts[0])
-            self.published_ports.add(hosts[0])
+            self.host.listen(f"proxy:{c.name}", bind, hosts[0], pub.protocol)
+            self.published_ports.add((hosts[0], pub.protocol))
 
     # -------------------------------------------------------------------------------- VMs
     def vms(self) -> None:
@@ -718,26 +719,49 @@ class _Planner:
         dial = (sym.dial or "").strip()
         if dial and dial.lower() != "localhost" and not _is_ip(dial):
             raise NotModelled(f"dialling the name {dial} (name resolution is not modelled)")
-        if sym.type not in (None, "connect") or sym.to is None or sym.port is None:
-            raise NotModelled("only connections to a port are probed")
-        if sym.proto != "tcp":
+        if sym.type not in (None, "connect") or sym.to is None:
+            raise NotModelled("only connections and pings are probed")
+        if sym.proto not in ("tcp", "udp"):
             raise NotModelled(f"{sym.proto} is not probed")
         source = self._source(sym.from_)
+        if sym.port is None:  # "can A reach B" with no port: a ping of B's own address
+            address = self._ping_address(sym)
+            self._place(address)
+            return Probe(sid, source, address, 0, kind="ping")
         address = self._destination(sym, source)
         self._place(address)
         self._default_listener(sym, address)
         kind = (sym.to or "").partition(":")[0]
         target = sym.to if kind in ("container", "vm") else None
-        return Probe(sid, source, address, sym.port, target=target)
+        return Probe(sid, source, address, sym.port, kind=sym.proto, target=target)
 
-    def _publisher_listens(self, port: int) -> None:
+    def _ping_address(self, sym: Symptom) -> str:
+        kind, _, name = (sym.to or "").partition(":")
+        if sym.dial and _is_ip(sym.dial):
+            return sym.dial
+        if kind == "container" and name in self.container_node:
+            if self.container_node[name] == "host":
+                return self.host_ip
+            node = self.container_node[name]
+            ips = self.container_ips.get(name) or next(
+                (v for c, v in self.container_ips.items() if self.container_node[c] == node and v),
+                {},
+            )
+            if not ips:
+                raise NotModelled(f"{name} has no address to ping")
+            return next(iter(ips.values()))
+        if kind == "vm" and self.vm_ips.get(name):
+            return self.vm_ips[name][0][0]
+        return self._destination(sym, self._source(sym.from_))
+
+    def _publisher_listens(self, port: int, proto: str) -> None:
         for c in (self.setup.docker.containers if self.setup.docker else None) or []:
             if c.listens is not None or c.name not in self.container_node:
                 continue
             for p in c.ports or []:
-                if p.published == str(port) and p.target.isdigit() and p.protocol == "tcp":
+                if p.published == str(port) and p.target.isdigit() and p.protocol == proto:
                     node = self.plan.node(self.container_node[c.name])
-                    node.listen(f"container:{c.name}", "0.0.0.0", int(p.target))
+                    node.listen(f"container:{c.name}", "0.0.0.0", int(p.target), proto)
 
     def _owner_of(self, ip: ipaddress.IPv4Address) -> Node | None:
         for node in self.plan.nodes.values():
@@ -763,7 +787,7 @@ class _Planner:
 
     def _default_listener(self, sym: Symptom, address: str) -> None:
         """Where the setup does not say what listens, the service is up on every address."""
-        to, port = sym.to or "", sym.port or 0
+        to, port, proto = sym.to or "", sym.port or 0, sym.proto
         kind, _, name = to.partition(":")
         source = self._source(sym.from_)
         via_host = address == self.host_ip or (address == "127.0.0.1" and source == "host")
@@ -776,12 +800,14 @@ class _Planner:
         if to in ("lan", "internet") or _is_ip(to):
             owner = self._owner_of(ipaddress.IPv4Address(address))
             if owner is not None and owner.name in ("lan", "inet"):
-                owner.listen(to, "0.0.0.0", port)
+                # A UDP reply leaves from the address the socket is bound to: bind the one
+                # dialled, or a client connected to it would drop the answer.
+                owner.listen(to, address if proto == "udp" else "0.0.0.0", port, proto)
         elif to == "host" and (self.setup.host is None or self.setup.host.listens is None):
-            if port not in self.published_ports:
-                self.host.listen("host", "0.0.0.0", port)
+            if (port, proto) not in self.published_ports:
+                self.host.listen("host", "0.0.0.0", port, proto)
             else:  # the published container answers, on the mapping's container port
-                self._publisher_listens(port)
+                self._publisher_listens(port, proto)
         elif kind == "container":
             c = next(
                 c
@@ -797,20 +823,20 @@ class _Planner:
                 targets = [
                     int(p.target)
                     for p in c.ports or []
-                    if p.published == str(port) and p.target.isdigit() and p.protocol == "tcp"
+                    if p.published == str(port) and p.target.isdigit() and p.protocol == proto
                 ]
                 if targets:
                     port = targets[0]
                 elif node != "host":
                     return
-            self.plan.node(node).listen(to, "0.0.0.0", port)
+            self.plan.node(node).listen(to, "0.0.0.0", port, proto)
         elif kind == "vm":
             vm = next(v for v in self.setup.vms or [] if v.name == name)
             if vm.listens is not None:
                 return
             if via_host and port in self.vm_forwards.get(name, {}):
                 port = int(self.vm_forwards[name][port].rsplit(":", 1)[1])
-            self.plan.node(self.vm_node[name]).listen(to, "0.0.0.0", port)
+            self.plan.node(self.vm_node[name]).listen(to, "0.0.0.0", port, proto)
 
     def _source(self, endpoint: str) -> str:
         if endpoint in ("lan", "host"):

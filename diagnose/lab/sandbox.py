@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from types import TracebackType
 
-from diagnose.lab.plan import Plan
+from diagnose.lab.plan import Plan, Probe
 
 PREFIX = "nw-"
 PROBE_TIMEOUT = 1.0  # seconds a connect may take before it counts as timed out
@@ -28,20 +28,22 @@ SERVER_LIFE = 60  # seconds a server lives at most
 
 _HOLDER = "mount -t tmpfs tmpfs /run && mkdir -p /run/netns && echo READY && read _; exit 0"
 
-# One process per node serves every (address, port) the setup says listens there. It answers
-# each connection with what it is and the peer it sees (to check NAT), then closes.
+# One process per owner serves every address:port[/udp] the setup says it listens on. It
+# answers each connection (or datagram) with who it is and the peer it sees (to check NAT).
 _SERVER = r"""
 import selectors, socket, sys, time
 sel = selectors.DefaultSelector()
 status = []
 owner = sys.argv[2]
 for spec in sys.argv[3:]:
-    host, port = spec.rsplit(":", 1)
-    s = socket.socket()
+    body, _, proto = spec.partition("/")
+    host, port = body.rsplit(":", 1)
+    s = socket.socket(type=socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind((host, int(port)))
-        s.listen(64)
+        if proto != "udp":
+            s.listen(64)
     except OSError as e:
         status.append(f"BINDERR {spec} {e.errno} {e.strerror}")
         continue
@@ -57,6 +59,13 @@ while time.monotonic() < end:
             if not sys.stdin.readline():
                 sys.exit(0)
             continue
+        if key.data.endswith("/udp"):
+            try:
+                _, peer = key.fileobj.recvfrom(512)
+                key.fileobj.sendto(f"HELLO {owner} {key.data} peer={peer[0]}\n".encode(), peer)
+            except OSError:
+                pass
+            continue
         try:
             conn, peer = key.fileobj.accept()
         except OSError:
@@ -71,13 +80,15 @@ while time.monotonic() < end:
 
 _CLIENT = r"""
 import errno, json, socket, sys, time
-host, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+host, port, timeout, proto = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 start = time.monotonic()
 out = {"ok": False, "errno": None, "error": None, "peer": None, "server": None, "owner": None}
-s = socket.socket()
+s = socket.socket(type=socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
 s.settimeout(timeout)
 try:
     s.connect((host, port))
+    if proto == "udp":  # a refusal comes back as ICMP port unreachable on the next recv
+        s.send(b"hello")
     data = s.recv(200).decode(errors="replace").split()
     out["ok"] = True
     if len(data) == 4 and data[0] == "HELLO":
@@ -121,7 +132,7 @@ _KINDS = {
 
 
 def _missing_tools() -> list[str]:
-    return [t for t in ("ip", "unshare", "nsenter", "nft") if shutil.which(t) is None]
+    return [t for t in ("ip", "unshare", "nsenter", "nft", "ping") if shutil.which(t) is None]
 
 
 _reason_cache: list[str | None] = []
@@ -135,7 +146,9 @@ def lab_unavailable_reason() -> str | None:
     if not sys.platform.startswith("linux"):
         reason = "the lab needs Linux network namespaces"
     elif missing := _missing_tools():
-        reason = f"the lab needs {', '.join(missing)} (iproute2, util-linux, nftables)"
+        reason = (
+            f"the lab needs {', '.join(missing)} (iproute2, util-linux, nftables, iputils-ping)"
+        )
     else:
         probe = (
             "mount -t tmpfs tmpfs /run && mkdir -p /run/netns && "
@@ -278,12 +291,12 @@ class Sandbox:
             "echo 'bridge ports did not come up' >&2; exit 1"
         )
 
-    def serve(self, node: str, listens: list[tuple[str, int]], owner: str = "-") -> list[str]:
+    def serve(self, node: str, listens: list[tuple[str, int, str]], owner: str = "-") -> list[str]:
         """Start one server process in a node; return the bind errors it reported."""
         # A wildcard bind after a specific one of the same port fails (EADDRINUSE), while
         # the other order leaves the wildcard serving both: bind wildcards first.
-        ordered = sorted(listens, key=lambda ap: ap[0] != "0.0.0.0")
-        specs = [f"{a}:{p}" for a, p in ordered]
+        ordered = sorted(listens, key=lambda app: app[0] != "0.0.0.0")
+        specs = [f"{a}:{p}" + ("/udp" if proto == "udp" else "") for a, p, proto in ordered]
         proc = subprocess.Popen(
             self.command(
                 node,
@@ -315,41 +328,56 @@ class Sandbox:
         return errors
 
     # ------------------------------------------------------------------------- probing
-    def connect_many(
-        self, probes: list[tuple[str, str, int]], targets: list[str | None] | None = None
-    ) -> list[Outcome]:
-        """Connect from (node, address, port) each, all at once; what each saw. With a
-        target, an answer from anyone else (a host service holding the port) is a failure."""
+    def probe_many(self, probes: list[Probe]) -> list[Outcome]:
+        """Run every probe at once (a TCP or UDP exchange, or one ping); what each saw.
+        With a target, an answer from anyone else (a host service holding the port) is a
+        failure, not a success."""
         procs = [
             subprocess.Popen(
-                self.command(
-                    node,
-                    [
-                        "timeout",
-                        str(int(PROBE_TIMEOUT) + 5),
-                        sys.executable,
-                        "-c",
-                        _CLIENT,
-                        address,
-                        str(port),
-                        str(PROBE_TIMEOUT),
-                    ],
-                ),
+                self.command(probe.source, _probe_argv(probe)),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for node, address, port in probes
+            for probe in probes
         ]
         outcomes = []
-        for i, proc in enumerate(procs):
+        for probe, proc in zip(probes, procs, strict=True):
             out, err = proc.communicate(timeout=PROBE_TIMEOUT + 20)
+            if probe.kind == "ping":
+                outcomes.append(_ping_outcome(proc.returncode, out + err))
+                continue
             outcome = _outcome(out, err)
-            target = targets[i] if targets else None
-            if outcome.connected and target and outcome.owner != target:
-                outcome = Outcome("other-service", f"{outcome.owner} answered, not {target}")
+            if outcome.connected and probe.target and outcome.owner != probe.target:
+                outcome = Outcome("other-service", f"{outcome.owner} answered, not {probe.target}")
             outcomes.append(outcome)
         return outcomes
+
+
+def _probe_argv(probe: Probe) -> list[str]:
+    bound = ["timeout", str(int(PROBE_TIMEOUT) + 5)]
+    if probe.kind == "ping":
+        return [*bound, "ping", "-n", "-c", "1", "-W", str(int(PROBE_TIMEOUT)), probe.address]
+    return [
+        *bound,
+        sys.executable,
+        "-c",
+        _CLIENT,
+        probe.address,
+        str(probe.port),
+        str(PROBE_TIMEOUT),
+        probe.kind,
+    ]
+
+
+def _ping_outcome(code: int, text: str) -> Outcome:
+    if code == 0:
+        return Outcome("connected", "echo reply")
+    if "Network is unreachable" in text:
+        return Outcome("unreachable", "Network is unreachable")
+    if "Destination Host Unreachable" in text:
+        return Outcome("no-route", "Destination Host Unreachable")
+    return Outcome("timeout", "no echo reply")
 
 
 def _outcome(out: str, err: str) -> Outcome:

@@ -144,9 +144,7 @@ def run_scenario(scenario: Scenario, plan: Plan | None = None) -> list[Check]:
     try:
         with Sandbox() as box:
             bind_errors = box.build(plan)
-            outcomes = box.connect_many(
-                [(p.source, p.address, p.port) for p in connects], [p.target for p in connects]
-            )
+            outcomes = box.probe_many(connects)
     except LabError as exc:
         for probe in plan.probes:
             checks[probe.symptom].observed, checks[probe.symptom].detail = "lab error", str(exc)
@@ -154,7 +152,10 @@ def run_scenario(scenario: Scenario, plan: Plan | None = None) -> list[Check]:
     for probe, outcome in zip(connects, outcomes, strict=True):
         check = checks[probe.symptom]
         check.observed = outcome.kind
-        check.detail = f"{plan.nodes[probe.source].name} -> {probe.address}:{probe.port}"
+        where = probe.address if probe.kind == "ping" else f"{probe.address}:{probe.port}"
+        check.detail = f"{probe.source} -> {where}" + (" (ping)" if probe.kind == "ping" else "")
+        if probe.kind == "udp":
+            check.detail += " (udp)"
         if outcome.kind == "other-service":
             check.detail += f" ({outcome.detail})"
         if outcome.peer:
