@@ -3,7 +3,8 @@ matrix against netwhy's verdict for every pair.
 
 Hypothesis draws 2-6 machines (containers in every Docker mode, VMs bridged, NAT or
 host-only), ports, publishes, forwards and where the apps listen. Every ordered pair of
-endpoints becomes a symptom. Each disagreement found this way was a knowledge or lab bug: it
+endpoints becomes a symptom: a connection to the port a person would name, and a ping of
+each container and VM. Each disagreement found this way was a knowledge or lab bug: it
 was fixed and its setup kept in tests/cases or knowledge/lab.yaml.
 """
 
@@ -122,6 +123,8 @@ def setups(draw: st.DrawFn) -> dict[str, Any]:
             else:
                 port = 22 if target == "host" else 80
             symptoms.append({"from": source, "to": target, "port": port})
+            if kind in ("container", "vm"):
+                symptoms.append({"from": source, "to": target})  # a ping
         symptoms.append({"from": source, "to": "internet", "port": 443})
     return {
         "host": HOST,

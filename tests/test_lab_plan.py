@@ -163,3 +163,27 @@ def test_the_build_script_never_names_the_root_namespace() -> None:
 def test_every_lab_claim_has_a_bundled_scenario() -> None:
     covered = {claim for scenario in bundled() for claim in scenario.claims}
     assert set(lab_claims()) <= covered
+
+
+def test_a_vpn_is_a_second_way_out_whose_routes_are_appended() -> None:
+    plan = plan_setup(
+        load_setup(
+            {
+                "host": {
+                    **HOST,
+                    "interfaces": [
+                        {"name": "eth0", "address": "192.168.1.10/24", "gateway": "192.168.1.1"},
+                        {"name": "tun0", "type": "vpn", "address": "10.8.0.6/24"},
+                    ],
+                    "routes": [{"to": "172.17.0.0/16", "dev": "tun0", "vpn": True}],
+                },
+                "symptoms": [{"from": "host", "to": "172.17.5.20", "port": 443}],
+            }
+        )
+    )
+    assert "172.17.0.0/16 via 10.8.0.1 dev tun0" in plan.nodes["host"].routes
+    assert ("lo", "172.17.5.20/32") in plan.nodes["vpn0"].extra
+    script = build_script(plan)
+    # docker0's address (and so its route) comes after the NICs', routes are appended.
+    assert script.index("dev eth0") < script.index("addr add 172.17.0.1/16 dev docker0")
+    assert "route append 172.17.0.0/16 via 10.8.0.1 dev tun0" in script

@@ -144,10 +144,14 @@ class _Planner:
     def lan(self) -> None:
         host = self.setup.host
         ifaces = [i for i in (host.interfaces or []) if i.address] if host else []
-        if host and host.os not in (None, "linux"):
-            pass  # the kernel's view of the host OS is the same for what the lab probes
+        # A VPN tunnel is a second way out, to a VPN node; any other second NIC is not modelled.
+        vpns = [i for i in ifaces[1:] if _is_vpn(i.type, i.name)]
         for iface in ifaces[1:]:
-            raise NotModelled(f"the host has several interfaces ({iface.name}): one LAN NIC only")
+            if iface not in vpns:
+                raise NotModelled(
+                    f"the host has several interfaces ({iface.name}): one LAN NIC only"
+                )
+        ifaces = ifaces[:1]
         lan = self.setup.lan
         subnet = (lan.subnet if lan else None) or (
             str(_iface(ifaces[0].address).network) if ifaces and ifaces[0].address else None
@@ -208,8 +212,35 @@ class _Planner:
             self.host_dev = self.uplink
         self.host.addresses.append(self.host_cidr)
         self.host.routes.append(f"default via {gateway} dev {self.host_dev}")
+        self.vpn_subnets: list[tuple[ipaddress.IPv4Network, str]] = []
+        tunnels: dict[str, str] = {}  # the host's tunnel name -> the VPN node's address
+        for i, tun in enumerate(vpns):
+            assert tun.address is not None
+            name, mine = _ifname(tun.name, f"tun{i}"), _iface(tun.address)
+            peer = next(str(h) for h in mine.network.hosts() if h != mine.ip)
+            node = f"vpn{i}"
+            self.plan.link(
+                End("host", name, (tun.address,)),
+                End(node, "eth0", (f"{peer}/{mine.network.prefixlen}",)),
+            )
+            tunnels[(tun.name or "").lower()] = peer
+            self.vpn_subnets.append((mine.network, node))
         for route in (host.routes or []) if host else []:
-            raise NotModelled(f"host route {route.to} is not modelled")
+            dev = (route.dev or "").lower()
+            if dev in tunnels or (route.vpn and len(tunnels) == 1 and not dev):
+                peer = tunnels.get(dev) or next(iter(tunnels.values()))
+                node = self.vpn_subnets[list(tunnels.values()).index(peer)][1]
+                dev_name = next(
+                    _ifname(t.name, f"tun{k}")
+                    for k, t in enumerate(vpns)
+                    if (t.name or "").lower() == (dev or (t.name or "").lower())
+                )
+                # Appended, never replacing: with two routes for one range the first installed
+                # wins, as on a real host where docker0 came up before or after the VPN.
+                self.host.routes.append(f"{route.to} via {peer} dev {dev_name}")
+                self.vpn_subnets.append((ipaddress.IPv4Network(route.to, strict=False), node))
+            else:
+                raise NotModelled(f"host route {route.to} is not modelled")
         for text in (host.listens or []) if host else []:
             self._listen(self.host, text, "host")
 
@@ -235,11 +266,11 @@ class _Planner:
     def docker(self) -> None:
         docker = self.setup.docker
         platform = self.setup.host.docker if self.setup.host else None
-        if docker is None or not (docker.containers or docker.networks):
-            return
+        if platform != "engine" and (docker is None or not (docker.containers or docker.networks)):
+            return  # dockerd creates docker0 when it starts (D1), containers or not
         if platform in ("desktop", "wsl2"):
             raise NotModelled("Docker Desktop runs the engine in a VM of its own")
-        daemon = docker.daemon
+        daemon = docker.daemon if docker else None
         if daemon and daemon.iptables is False:
             raise NotModelled("dockerd with iptables disabled")
         if daemon and daemon.default_address_pools:
@@ -251,7 +282,7 @@ class _Planner:
         if _iface(bip).ip == _iface(bip).network.network_address:
             raise NotModelled(f"bip {bip} is a network address: dockerd does not start")
         self._bridge_network("bridge", "docker0", bip, internal=False)
-        for net in docker.networks or []:
+        for net in (docker.networks if docker else None) or []:
             if net.driver not in (None, "bridge"):
                 raise NotModelled(f"network {net.name}: driver {net.driver}")
             if net.external:
@@ -266,7 +297,7 @@ class _Planner:
             forward = daemon.ip_forward
         # dockerd turns forwarding on unless told not to.
         self.host_forwarding = forward is not False
-        containers = docker.containers or []
+        containers = (docker.containers if docker else None) or []
         shared = [
             c for c in containers if (c.network_mode or "").startswith(("container:", "service:"))
         ]
@@ -749,7 +780,11 @@ class _Planner:
             )
             if not ips:
                 raise NotModelled(f"{name} has no address to ping")
-            return next(iter(ips.values()))
+            # From a container, the address on a network they share (as for a connection).
+            from_kind, _, from_name = sym.from_.partition(":")
+            mine = self.container_ips.get(from_name) or {} if from_kind == "container" else {}
+            shared = [ip for net, ip in ips.items() if net in mine]
+            return shared[0] if shared else next(iter(ips.values()))
         if kind == "vm" and self.vm_ips.get(name):
             return self.vm_ips[name][0][0]
         return self._destination(sym, self._source(sym.from_))
@@ -775,7 +810,10 @@ class _Planner:
         if ip.is_loopback or self._owner_of(ip) is not None:
             return
         subnets = [_iface(a).network for n in self.plan.nodes.values() for a in n.addresses]
-        if ip in ipaddress.IPv4Network(self.lan_subnet):
+        behind_vpn = [node for net, node in self.vpn_subnets if ip in net]
+        if behind_vpn:
+            target, ifname, cidr = self.plan.node(behind_vpn[-1]), "lo", f"{ip}/32"
+        elif ip in ipaddress.IPv4Network(self.lan_subnet):
             prefix = ipaddress.IPv4Network(self.lan_subnet).prefixlen
             target, ifname, cidr = self.plan.node("lan"), "eth0", f"{ip}/{prefix}"
         elif any(ip in net for net in subnets):
@@ -799,7 +837,9 @@ class _Planner:
             via_host = True  # a container dialling the host at its bridge's gateway
         if to in ("lan", "internet") or _is_ip(to):
             owner = self._owner_of(ipaddress.IPv4Address(address))
-            if owner is not None and owner.name in ("lan", "inet"):
+            if owner is not None and (
+                owner.name in ("lan", "inet") or owner.name.startswith("vpn")
+            ):
                 # A UDP reply leaves from the address the socket is bound to: bind the one
                 # dialled, or a client connected to it would drop the answer.
                 owner.listen(to, address if proto == "udp" else "0.0.0.0", port, proto)
@@ -911,6 +951,10 @@ class _Planner:
         if _is_ip(to):
             return to
         raise NotModelled(f"a connection to {to}")
+
+
+def _is_vpn(kind: str | None, name: str | None) -> bool:
+    return kind == "vpn" or bool(name and re.match(r"(tun|wg|tap)\d*$", name))
 
 
 def _default_gateway(hypervisor: str | None, mode: str, net: ipaddress.IPv4Network) -> str | None:

@@ -402,9 +402,8 @@ def build_script(plan: Plan) -> str:
         lines += [f"ip netns add {ns}", f"ip -n {ns} link set lo up"]
     for node in plan.nodes.values():
         ns = PREFIX + node.name
-        for bridge, addrs in node.bridges.items():
+        for bridge in node.bridges:
             lines.append(f"ip -n {ns} link add {q(bridge)} type bridge")
-            lines += [f"ip -n {ns} addr add {a} dev {q(bridge)}" for a in addrs]
             lines.append(f"ip -n {ns} link set dev {q(bridge)} up")
     for a, b in plan.links:
         lines.append(
@@ -417,10 +416,16 @@ def build_script(plan: Plan) -> str:
                 lines.append(f"ip -n {ns} link set dev {q(end.ifname)} master {q(end.master)}")
             lines += [f"ip -n {ns} addr add {x} dev {q(end.ifname)}" for x in end.addresses]
             lines.append(f"ip -n {ns} link set dev {q(end.ifname)} up")
+    # Bridge addresses after the NICs': a bridge (docker0, a VM switch) comes up after the
+    # host's own networks, so where their ranges collide the kernel's first route is the NIC's.
+    for node in plan.nodes.values():
+        ns = PREFIX + node.name
+        for bridge, addrs in node.bridges.items():
+            lines += [f"ip -n {ns} addr add {a} dev {q(bridge)}" for a in addrs]
     for node in plan.nodes.values():
         ns = PREFIX + node.name
         lines += [f"ip -n {ns} addr add {cidr} dev {q(dev)}" for dev, cidr in node.extra]
-        lines += [f"ip -n {ns} route add {r}" for r in node.routes]
+        lines += [f"ip -n {ns} route append {r}" for r in node.routes]
         # New namespaces copy the root's IPv4 settings: pin what matters. ARP gives up after
         # 3 tries of 100 ms instead of 1 s, so "no route to host" comes in 0.3 s.
         settings = [f"{k}={v}" for k, v in sorted(node.sysctls.items())]
