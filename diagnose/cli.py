@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 # pydantic scans every installed package's entry points for plugins on first use (about
 # 12 ms of each run); the command uses none.
@@ -18,6 +19,9 @@ import typer
 from diagnose.errors import EngineError, InputError, RuleError
 from diagnose.exitcodes import ExitCode
 from diagnose.languages import LANGUAGES
+
+if TYPE_CHECKING:
+    from diagnose.report import Report
 
 app = typer.Typer(
     name="netwhy",
@@ -107,6 +111,18 @@ def _emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _emit_report(report: Report, format: Format, text: Callable[..., str]) -> None:
+    """Print a report as JSON, markdown, or with the given text renderer."""
+    if format is Format.json:
+        _emit(report.model_dump_json(indent=2))
+    elif format is Format.markdown:
+        from diagnose.render.markdown import render
+
+        _emit(render(report))
+    else:
+        _emit(text(report, fancy=_fancy()))
+
+
 @app.command()
 @_guard
 def why(
@@ -120,18 +136,10 @@ def why(
     Exit code 0 when every symptom is reachable, 1 when one is blocked or unknown, 2 on bad input.
     """
     from diagnose.api import why as api_why
+    from diagnose.render.text import render_why
 
     report = api_why(_setup_source(setup), rules=rules or (), lang=lang)
-    if format is Format.json:
-        _emit(report.model_dump_json(indent=2))
-    elif format is Format.markdown:
-        from diagnose.render.markdown import render
-
-        _emit(render(report))
-    else:
-        from diagnose.render.text import render_why
-
-        _emit(render_why(report, fancy=_fancy()))
+    _emit_report(report, format, render_why)
     if any(v.status != "reachable" for v in report.verdicts):
         raise typer.Exit(ExitCode.FINDINGS)
 
@@ -358,17 +366,10 @@ def scan(
         output.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
         typer.echo(f"netwhy: wrote {output}", err=True)
         return
+    from diagnose.render.text import render_check
+
     report = api_check(setup, lang=lang)
-    if format is Format.json:
-        _emit(report.model_dump_json(indent=2))
-    elif format is Format.markdown:
-        from diagnose.render.markdown import render
-
-        _emit(render(report))
-    else:
-        from diagnose.render.text import render_check
-
-        _emit(render_check(report, fancy=_fancy()))
+    _emit_report(report, format, render_check)
     if report.findings:
         raise typer.Exit(ExitCode.FINDINGS)
 

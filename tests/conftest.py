@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,15 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
     return default_catalogue()
+
+
+@pytest.fixture(scope="session")
+def lab() -> None:
+    """Network namespaces can be made here; skip with the reason, or fail under LAB_REQUIRED=1."""
+    from diagnose.lab.sandbox import lab_unavailable_reason
+
+    reason = lab_unavailable_reason()
+    if reason:
+        if os.environ.get("LAB_REQUIRED") == "1":
+            pytest.fail(f"LAB_REQUIRED=1 but the lab is unavailable: {reason}")
+        pytest.skip(reason)

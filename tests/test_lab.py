@@ -30,15 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def lab() -> None:
-    reason = lab_unavailable_reason()
-    if reason:
-        if os.environ.get("LAB_REQUIRED") == "1":
-            pytest.fail(f"LAB_REQUIRED=1 but the lab is unavailable: {reason}")
-        pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
 def summary(lab: None) -> Summary:
     return verify(bundled())
 

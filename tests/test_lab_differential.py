@@ -2,7 +2,8 @@
 matrix against netwhy's verdict for every pair.
 
 Hypothesis draws 2-6 machines (containers in every Docker mode, VMs bridged, NAT or
-host-only), ports, publishes, forwards and where the apps listen. Every ordered pair of
+host-only), the LAN's and the Docker networks' subnets (one may be internal), ports,
+publishes, forwards and where the apps listen. Every ordered pair of
 endpoints becomes a symptom: a connection to the port a person would name, and a ping of
 each container and VM. Each disagreement found this way was a knowledge or lab bug: it
 was fixed and its setup kept in tests/cases or knowledge/lab.yaml.
@@ -13,24 +14,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnose.lab.sandbox import lab_unavailable_reason
 from diagnose.lab.verify import Scenario, run_scenario
 from diagnose.loading import load_setup
 
-HOST = {
-    "os": "linux",
-    "docker": "engine",
-    "interfaces": [{"name": "eth0", "address": "192.168.1.10/24", "gateway": "192.168.1.1"}],
-    "listens": ["0.0.0.0:22"],
-}
-NETWORKS = [
-    {"name": "front", "subnet": "172.20.0.0/16"},
-    {"name": "back", "subnet": "172.21.0.0/16"},
-]
+# The LAN's prefix (its .1 is the router, .10 the host) and the user-defined networks' subnets.
+LANS = ["192.168.1", "10.10.0", "172.16.5"]
+FRONTS = ["172.20.0.0/16", "10.20.0.0/24", "192.168.200.0/24"]
+BACKS = ["172.21.0.0/16", "10.21.0.0/24"]
 
 
 @st.composite
@@ -60,13 +53,13 @@ def containers(draw: st.DrawFn, count: int) -> list[dict[str, Any]]:
 
 
 @st.composite
-def vms(draw: st.DrawFn, count: int) -> list[dict[str, Any]]:
+def vms(draw: st.DrawFn, count: int, lan: str) -> list[dict[str, Any]]:
     out = []
     for i in range(count):
         mode = draw(st.sampled_from(["bridged", "nat", "hostonly"]))
         adapter: dict[str, Any] = {"mode": mode}
         if mode == "bridged":
-            adapter |= {"address": f"192.168.1.{50 + i}/24", "gateway": "192.168.1.1"}
+            adapter |= {"address": f"{lan}.{50 + i}/24", "gateway": f"{lan}.1"}
         elif mode == "nat":
             adapter |= {
                 "network": "VMnet8",
@@ -107,8 +100,9 @@ def setups(draw: st.DrawFn) -> dict[str, Any]:
     n_containers = draw(st.integers(0, 4))
     n_vms = draw(st.integers(0 if n_containers >= 2 else 2 - n_containers, 6 - n_containers))
     n_vms = min(n_vms, 2)
+    lan = draw(st.sampled_from(LANS))
     cs = draw(containers(n_containers))
-    vs = draw(vms(n_vms))
+    vs = draw(vms(n_vms, lan))
     endpoints: list[tuple[str, dict[str, Any] | None]] = [("lan", None), ("host", None)]
     endpoints += [(f"container:{c['name']}", c) for c in cs]
     endpoints += [(f"vm:{v['name']}", v) for v in vs]
@@ -126,9 +120,19 @@ def setups(draw: st.DrawFn) -> dict[str, Any]:
             if kind in ("container", "vm"):
                 symptoms.append({"from": source, "to": target})  # a ping
         symptoms.append({"from": source, "to": "internet", "port": 443})
+    host = {
+        "os": "linux",
+        "docker": "engine",
+        "interfaces": [{"name": "eth0", "address": f"{lan}.10/24", "gateway": f"{lan}.1"}],
+        "listens": ["0.0.0.0:22"],
+    }
+    networks = [
+        {"name": "front", "subnet": draw(st.sampled_from(FRONTS))},
+        {"name": "back", "subnet": draw(st.sampled_from(BACKS)), "internal": draw(st.booleans())},
+    ]
     return {
-        "host": HOST,
-        "lan": {"subnet": "192.168.1.0/24", "gateway": "192.168.1.1"},
+        "host": host,
+        "lan": {"subnet": f"{lan}.0/24", "gateway": f"{lan}.1"},
         "vm_networks": [
             {
                 "name": "VMnet8",
@@ -147,18 +151,9 @@ def setups(draw: st.DrawFn) -> dict[str, Any]:
             },
         ],
         "vms": vs,
-        "docker": {"networks": NETWORKS, "containers": cs},
+        "docker": {"networks": networks, "containers": cs},
         "symptoms": symptoms,
     }
-
-
-@pytest.fixture(scope="module")
-def lab() -> None:
-    reason = lab_unavailable_reason()
-    if reason:
-        if os.environ.get("LAB_REQUIRED") == "1":
-            pytest.fail(f"LAB_REQUIRED=1 but the lab is unavailable: {reason}")
-        pytest.skip(reason)
 
 
 @settings(

@@ -8,7 +8,6 @@ JSON a real daemon returns, read through the Docker SDK like a real one.
 from __future__ import annotations
 
 import json
-import os
 import re
 import socketserver
 import threading
@@ -22,7 +21,7 @@ from typer.testing import CliRunner
 
 from diagnose.cli import app
 from diagnose.lab.plan import plan_setup
-from diagnose.lab.sandbox import LabError, Sandbox, lab_unavailable_reason
+from diagnose.lab.sandbox import LabError, Sandbox
 from diagnose.lab.verify import bundled
 from diagnose.loading import load_path
 from diagnose.scan import scan
@@ -31,12 +30,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "docker-inspect"
 
 
 @pytest.fixture(scope="module")
-def lab_host() -> Iterator[Sandbox]:
-    reason = lab_unavailable_reason()
-    if reason:
-        if os.environ.get("LAB_REQUIRED") == "1":
-            pytest.fail(f"LAB_REQUIRED=1 but the lab is unavailable: {reason}")
-        pytest.skip(reason)
+def lab_host(lab: None) -> Iterator[Sandbox]:
     scenario = next(s for s in bundled() if s.name == "docker-bridge-publish")
     with Sandbox() as box:
         box.build(plan_setup(scenario.setup))

@@ -180,11 +180,7 @@ class _Planner:
         router.bridges["lan0"] = [f"{gateway}/{net.prefixlen}"]
         router.addresses.append(f"{gateway}/{net.prefixlen}")
         router.sysctls["net.ipv4.ip_forward"] = "1"
-        router.nft += [
-            "chain postrouting { type nat hook postrouting priority srcnat; policy accept;",
-            '  oifname "wan" masquerade',
-            "}",
-        ]
+        router.nft += _chain("postrouting", ['oifname "wan" masquerade'])
         self.plan.link(End("router", "wan", (_WAN[0],)), End("inet", "eth0", (_WAN[1],)))
         # Everything else is "the internet": the stand-in takes it all, answers what it has
         # and drops the rest, as the real one would (no route back needed: the router NATs).
@@ -654,16 +650,16 @@ class _Planner:
         self.post_rules.append(f'ip saddr 127.0.0.0/8 oifname "n{k}" masquerade')
         device.sysctls["net.ipv4.ip_forward"] = "1"
         device.nft += [
-            "chain prerouting { type nat hook prerouting priority dstnat; policy accept;",
-            "}",
-            "chain postrouting { type nat hook postrouting priority srcnat; policy accept;",
-            '  oifname "outside" masquerade',
-            "}",
-            "chain forward { type filter hook forward priority filter; policy accept;",
-            '  oifname "inside" ct state established,related accept',
-            '  oifname "inside" ct status dnat accept',
-            '  oifname "inside" drop',
-            "}",
+            *_chain("prerouting", []),
+            *_chain("postrouting", ['oifname "outside" masquerade']),
+            *_chain(
+                "forward",
+                [
+                    'oifname "inside" ct state established,related accept',
+                    'oifname "inside" ct status dnat accept',
+                    'oifname "inside" drop',
+                ],
+            ),
         ]
         # The NAT services are user-space proxies: a forwarded connection reaches the guest
         # from the gateway's address.
@@ -701,17 +697,11 @@ class _Planner:
             nft += [f"  {rule}" for rule in self.publish_rules[name]]
             nft.append("}")
         if self.nat_rules or chains:
-            for hook, prio in (("prerouting", "dstnat"), ("output", "-100")):
-                nft.append(f"chain {hook} {{ type nat hook {hook} priority {prio}; policy accept;")
-                nft += [f"  {rule}" for rule in self.nat_rules]
-                nft += [f"  jump {chain}" for chain in chains.values()]
-                nft.append("}")
+            jumps = [f"jump {chain}" for chain in chains.values()]
+            nft += _chain("prerouting", self.nat_rules + jumps)
+            nft += _chain("output", self.nat_rules + jumps)
         if self.post_rules:
-            nft.append(
-                "chain postrouting { type nat hook postrouting priority srcnat; policy accept;"
-            )
-            nft += [f"  {rule}" for rule in self.post_rules]
-            nft.append("}")
+            nft += _chain("postrouting", self.post_rules)
         self.forward_rules[0:0] = [
             f'iifname "{b}" oifname "{b}" accept' for b in sorted(self.netfilter_free_bridges)
         ]
@@ -722,11 +712,7 @@ class _Planner:
                 f'oifname "n{k}" ct state established,related accept',
             ]
         if self.forward_rules or policy == "drop":
-            nft.append(
-                f"chain forward {{ type filter hook forward priority filter; policy {policy};"
-            )
-            nft += [f"  {rule}" for rule in self.forward_rules]
-            nft.append("}")
+            nft += _chain("forward", self.forward_rules, policy)
 
     def nat_uplinks_exist(self) -> bool:
         return bool(getattr(self, "nat_uplinks", None))
@@ -928,8 +914,8 @@ class _Planner:
                 for net, ip in theirs.items():
                     if net in mine:
                         return ip
-                # (two containers sharing a namespace dial its address unless the symptom
-                # says `dial: localhost`, handled above: netwhy reads the question so too)
+                if self.container_node.get(from_name) == self.container_node[name]:
+                    return "127.0.0.1"  # one namespace: they talk over lo (C3)
                 if theirs:
                     return next(iter(theirs.values()))
                 raise NotModelled(f"{name} has no address to dial")
@@ -951,6 +937,19 @@ class _Planner:
         if _is_ip(to):
             return to
         raise NotModelled(f"a connection to {to}")
+
+
+_HOOKS = {
+    "prerouting": "type nat hook prerouting priority dstnat",
+    "output": "type nat hook output priority -100",
+    "postrouting": "type nat hook postrouting priority srcnat",
+    "forward": "type filter hook forward priority filter",
+}
+
+
+def _chain(hook: str, rules: list[str], policy: str = "accept") -> list[str]:
+    """The lines of one base chain of the lab's nftables table."""
+    return [f"chain {hook} {{ {_HOOKS[hook]}; policy {policy};", *[f"  {r}" for r in rules], "}"]
 
 
 def _is_vpn(kind: str | None, name: str | None) -> bool:
