@@ -195,6 +195,8 @@ def test_cli_reports_agreement_as_json(lab: None) -> None:
         ("blocked", "timeout"),
         ("reachable", "connected"),
     ]
+    # The rules that decided each compared verdict (route rule, then certain causes).
+    assert data["rules"] == {"PV010": "verified", "PV011": "verified", "VW008": "verified"}
 
 
 def test_cli_exits_1_on_a_disagreement(lab: None, tmp_path: Path) -> None:

@@ -758,7 +758,7 @@ class _Planner:
             return sym.dial
         if kind == "container" and name in self.container_node:
             if self.container_node[name] == "host":
-                return self.host_ip
+                return self._destination(sym, self._source(sym.from_))
             node = self.container_node[name]
             ips = self.container_ips.get(name) or next(
                 (v for c, v in self.container_ips.items() if self.container_node[c] == node and v),
@@ -911,6 +911,10 @@ class _Planner:
             if from_kind == "container":
                 mine = self.container_ips.get(from_name) or {}
                 theirs = self.container_ips.get(name) or {}
+                if self.container_node[name] == "host" and mine:
+                    # A host-mode peer is the host: dialled at the host's address on the
+                    # client's own network, its bridge's gateway (X29).
+                    return self.network_bridge[next(iter(mine))][1]
                 for net, ip in theirs.items():
                     if net in mine:
                         return ip

@@ -50,6 +50,7 @@ class Check:
     observed: str  # connected | refused | timeout | ... | in-use | bound | not modelled
     detail: str = ""
     agree: bool | None = None  # None: not compared
+    deciding: list[str] = field(default_factory=list)  # the route rule, then the causes
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -131,6 +132,9 @@ def run_scenario(scenario: Scenario, plan: Plan | None = None) -> list[Check]:
         rules, claims = _subjects(verdict)
         claims = sorted(set(claims) | set(scenario.claims))
         checks[sid] = Check(scenario.name, sid, verdict.question, rules, claims, verdict.status, "")
+        checks[sid].deciding = [verdict.route or "-"] + [
+            c.rule for c in verdict.causes if c.certain
+        ]
     try:
         plan = plan or plan_setup(scenario.setup)
     except NotModelled as exc:
@@ -191,6 +195,7 @@ def _peer(plan: Plan, want: str, source: str) -> set[str]:
 class Summary:
     checks: list[Check]
     claims: dict[str, str]  # lab claim -> verified | disagrees | not exercised
+    rules: dict[str, str] = field(default_factory=dict)  # deciding rule -> verified | disagrees
 
     @property
     def disagreements(self) -> list[Check]:
@@ -219,7 +224,14 @@ def verify(scenarios: Iterable[Scenario], *, jobs: int = 1) -> Summary:
             claims[claim] = "disagrees"
         else:
             claims[claim] = f"verified ({len(mine)})"
-    return Summary(checks, claims)
+    rules: dict[str, str] = {}
+    for check in checks:
+        if check.agree is None:
+            continue
+        for rule in check.deciding:
+            if rule != "-" and rules.get(rule) != "disagrees":
+                rules[rule] = "verified" if check.agree else "disagrees"
+    return Summary(checks, claims, dict(sorted(rules.items())))
 
 
 def load_scenarios(paths: list[str]) -> list[Scenario]:
@@ -241,6 +253,7 @@ def _rows(summary: Summary) -> list[list[str]]:
             c.scenario,
             c.symptom,
             c.question,
+            " ".join(c.deciding),
             " ".join(c.claims) or "-",
             c.predicted,
             c.observed,
@@ -250,7 +263,7 @@ def _rows(summary: Summary) -> list[list[str]]:
     ]
 
 
-_HEAD = ["scenario", "symptom", "question", "claims", "netwhy says", "kernel did", "agree"]
+_HEAD = ["scenario", "symptom", "question", "rules", "claims", "netwhy says", "kernel did", "agree"]
 
 
 def render_text(summary: Summary) -> str:
@@ -276,6 +289,11 @@ def render_text(summary: Summary) -> str:
         ]
         if names:
             lines.append(f"{label}: {', '.join(names)}")
+    wrong = [r for r, v in summary.rules.items() if v == "disagrees"]
+    lines.append(
+        f"rules deciding a compared verdict: {len(summary.rules)}"
+        + (f", of which DISAGREE: {', '.join(wrong)}" if wrong else ", all agree")
+    )
     compared = [c for c in summary.checks if c.agree is not None]
     lines.append(
         f"{len(compared)} compared, {len(summary.disagreements)} disagreements, "
@@ -303,6 +321,7 @@ def render_json(summary: Summary) -> str:
         {
             "checks": [c.as_dict() for c in summary.checks],
             "claims": summary.claims,
+            "rules": summary.rules,
             "disagreements": len(summary.disagreements),
         },
         indent=2,
