@@ -89,6 +89,8 @@ try:
     s.connect((host, port))
     if proto == "udp":  # a refusal comes back as ICMP port unreachable on the next recv
         s.send(b"hello")
+    else:  # connected: give a busy machine's server time to answer
+        s.settimeout(timeout * 3)
     data = s.recv(200).decode(errors="replace").split()
     out["ok"] = True
     if len(data) == 4 and data[0] == "HELLO":
