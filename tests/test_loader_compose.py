@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,13 @@ from diagnose.loaders import detect, load_file, load_text
 from diagnose.loaders.base import Loaded, LoadOptions
 from diagnose.loaders.compose import _Malformed, _Unresolved, interpolate, read_dotenv
 from diagnose.model import Container, DockerNetwork
+from tests.loader_helpers import CORPUS as SHARED_CORPUS
+from tests.loader_helpers import dump as _dump
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compose"
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("NETWHY_CORPUS", ROOT.parent / "shared" / "corpus")) / "compose"
+CORPUS = SHARED_CORPUS / "compose"
 
 DEFAULT_NET = {"name": "default", "driver": "bridge", "internal": False, "external": False}
-
-
-def _dump(loaded: Loaded) -> dict[str, Any]:
-    return loaded.setup.model_dump(exclude_none=True)
 
 
 def _containers(loaded: Loaded) -> list[Container]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,9 +11,12 @@ from diagnose.batch import CheckOptions, check_file
 from diagnose.errors import InputError
 from diagnose.loaders import detect, load_file, load_text
 from diagnose.loaders.base import Loaded
+from tests.loader_helpers import CORPUS as SHARED_CORPUS
+from tests.loader_helpers import dump as _dump
+from tests.loader_helpers import lines as _lines
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "docker-inspect"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "docker-inspect"
+CORPUS = SHARED_CORPUS / "docker-inspect"
 KIND = "docker-inspect"
 
 
@@ -22,14 +24,6 @@ def _load(name: str) -> Loaded:
     loaded = load_file(FIXTURES / name)
     assert loaded.kind == KIND
     return loaded
-
-
-def _dump(loaded: Loaded) -> dict[str, Any]:
-    return loaded.setup.model_dump(exclude_none=True)
-
-
-def _lines(loaded: Loaded) -> dict[str, int | None]:
-    return {path: place.line for path, place in loaded.places.items()}
 
 
 def _error(text: str, name: str = "inspect.json") -> InputError:

@@ -12,9 +12,11 @@ from diagnose.batch import CheckOptions, check_file
 from diagnose.errors import InputError
 from diagnose.loaders import detect, docker_run, load_file, load_text
 from diagnose.loaders.base import Loaded, LoadOptions
+from tests.loader_helpers import CORPUS as SHARED_CORPUS
+from tests.loader_helpers import lines as _lines
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "docker-run"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "docker-run"
+CORPUS = SHARED_CORPUS / "docker-run"
 KIND = "docker-run"
 
 
@@ -36,10 +38,6 @@ def _containers(text: str, name: str = "commands.txt", **env: str) -> list[dict[
 def _one(text: str, **env: str) -> dict[str, Any]:
     (container,) = _containers(text, **env)
     return container
-
-
-def _lines(loaded: Loaded) -> dict[str, int | None]:
-    return {path: place.line for path, place in loaded.places.items()}
 
 
 def _port(published: str | None, target: str, proto: str = "tcp", ip: str | None = None) -> Any:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,16 +11,13 @@ from diagnose.batch import CheckOptions, check_file, check_setup
 from diagnose.errors import InputError
 from diagnose.loaders import detect, load_file, load_text
 from diagnose.loaders.base import Loaded
+from tests.loader_helpers import dump as _dump
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IP = FIXTURES / "ip-json"
 IPT = FIXTURES / "iptables"
 NFT = FIXTURES / "nft-json"
 DAEMON = FIXTURES / "daemon-json"
-
-
-def _dump(loaded: Loaded) -> dict[str, Any]:
-    return loaded.setup.model_dump(exclude_none=True)
 
 
 def _places(loaded: Loaded) -> dict[str, tuple[int | None, int | None]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,9 +11,12 @@ from diagnose.batch import CheckOptions, check_file, check_setup
 from diagnose.errors import InputError
 from diagnose.loaders import detect, load_file, load_text
 from diagnose.loaders.base import Loaded
+from tests.loader_helpers import CORPUS
+from tests.loader_helpers import dump as _dump
+from tests.loader_helpers import findings as _findings
+from tests.loader_helpers import lines as _lines
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vagrant"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 HOST = Path(__file__).parent / "fixtures" / "ip-json"
 
 VBOX56 = {
@@ -24,23 +26,6 @@ VBOX56 = {
     "subnet": "192.168.56.0/24",
     "host_address": "192.168.56.1/24",
 }
-
-
-def _dump(loaded: Loaded) -> dict[str, Any]:
-    return loaded.setup.model_dump(exclude_none=True)
-
-
-def _lines(loaded: Loaded) -> dict[str, int | None]:
-    return {path: place.line for path, place in loaded.places.items()}
-
-
-def _findings(path: Path) -> list[tuple[str, int | None]]:
-    result = check_file(str(path), CheckOptions())
-    return sorted(
-        (f.rule, f.location.line if f.location else None)
-        for f in result.findings
-        if f.severity in ("error", "warning")
-    )
 
 
 def _load(text: str, name: str = "Vagrantfile") -> Loaded:

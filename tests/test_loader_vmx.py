@@ -4,36 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from diagnose.batch import CheckOptions, check_file
 from diagnose.errors import InputError
 from diagnose.loaders import detect, load_file, load_text
-from diagnose.loaders.base import Loaded
+from tests.loader_helpers import CORPUS
+from tests.loader_helpers import dump as _dump
+from tests.loader_helpers import findings as _findings
+from tests.loader_helpers import lines as _lines
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VMX = FIXTURES / "vmx"
 CONF = FIXTURES / "vmnet-conf"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-
-
-def _dump(loaded: Loaded) -> dict[str, Any]:
-    return loaded.setup.model_dump(exclude_none=True)
-
-
-def _lines(loaded: Loaded) -> dict[str, int | None]:
-    return {path: place.line for path, place in loaded.places.items()}
-
-
-def _findings(path: Path) -> list[tuple[str, int | None]]:
-    result = check_file(str(path), CheckOptions())
-    return sorted(
-        (f.rule, f.location.line if f.location else None)
-        for f in result.findings
-        if f.severity in ("error", "warning")
-    )
 
 
 # ------------------------------------------------------------------------------------- .vmx

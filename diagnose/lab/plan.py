@@ -137,6 +137,8 @@ class _Planner:
         self.nat_rules: list[str] = []  # host prerouting/output DNAT (VM port forwards)
         self.publish_rules: dict[str, list[str]] = {}  # container -> its DNAT rules
         self.published_ports: set[tuple[int, str]] = set()
+        self.vm_bridges: dict[str, str] = {}  # VM network (or VM, for a private NAT) -> bridge
+        self.nat_uplinks: dict[str, tuple[str, str]] = {}  # same key -> (host, device) address
         self.post_rules: list[str] = []
         self.forward_rules: list[str] = []
 
@@ -548,8 +550,6 @@ class _Planner:
         # (which nobody has when the host adapter is missing).
         self.vm_ips[vm].append((str(addr.ip), host_address))
         if mode == "hostonly":
-            if vmnet and vmnet.dhcp_service == "stopped":
-                pass
             if first:
                 # A host-only switch routes nowhere: the host answers, it does not forward.
                 self.forward_rules += [
@@ -620,9 +620,6 @@ class _Planner:
                 ]
 
     def _vm_bridge(self, key: str) -> str:
-        if not hasattr(self, "vm_bridges"):
-            self.vm_bridges: dict[str, str] = {}
-            self.nat_uplinks: dict[str, tuple[str, str]] = {}
         if key not in self.vm_bridges:
             self.vm_bridges[key] = f"vmnet-{len(self.vm_bridges)}"
         return self.vm_bridges[key]
@@ -674,11 +671,11 @@ class _Planner:
         host = self.setup.host
         if host and host.firewall not in (None, "none"):
             raise NotModelled(f"host firewall {host.firewall}")
-        if host and host.ip_forward is False and self.nat_uplinks_exist():
+        if host and host.ip_forward is False and self.nat_uplinks:
             raise NotModelled("a hypervisor's NAT service with the host's ip_forward off")
         forwarding = self.host_forwarding
         if host and host.ip_forward is not None:
-            forwarding = host.ip_forward or self.nat_uplinks_exist()
+            forwarding = host.ip_forward or bool(self.nat_uplinks)
         self.host.sysctls["net.ipv4.ip_forward"] = "1" if forwarding else "0"
         if host and host.bridge_netfilter is not None:
             self.host.sysctls["net.bridge.bridge-nf-call-iptables"] = (
@@ -706,16 +703,13 @@ class _Planner:
             f'iifname "{b}" oifname "{b}" accept' for b in sorted(self.netfilter_free_bridges)
         ]
         # What a user-space NAT service sends is the host's own traffic, never FORWARDed.
-        for k in range(len(getattr(self, "nat_uplinks", {}))):
+        for k in range(len(self.nat_uplinks)):
             self.forward_rules[0:0] = [
                 f'iifname "n{k}" accept',
                 f'oifname "n{k}" ct state established,related accept',
             ]
         if self.forward_rules or policy == "drop":
             nft += _chain("forward", self.forward_rules, policy)
-
-    def nat_uplinks_exist(self) -> bool:
-        return bool(getattr(self, "nat_uplinks", None))
 
     # ------------------------------------------------------------------------- symptoms
     def probes(self) -> None:
