@@ -21,7 +21,6 @@ import pytest
 from typer.testing import CliRunner
 
 from diagnose.cli import app
-from diagnose.lab import sandbox as sandbox_module
 from diagnose.lab.plan import plan_setup
 from diagnose.lab.sandbox import Sandbox, lab_unavailable_reason
 from diagnose.lab.verify import Check, Summary, bundled, lab_claims, verify
@@ -175,13 +174,16 @@ def test_a_killed_lab_frees_every_namespace(lab: None) -> None:
 
 
 def test_without_namespaces_the_lab_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox_module, "_reason_cache", [])
     monkeypatch.setattr("shutil.which", lambda name: None)
-    reason = lab_unavailable_reason()
-    assert reason is not None and "nft" in reason and "ping" in reason
-    result = CliRunner().invoke(app, ["lab", "verify"])
-    assert result.exit_code == 2
-    assert "lab unavailable" in result.output and "iproute2" in result.output
+    lab_unavailable_reason.cache_clear()
+    try:
+        reason = lab_unavailable_reason()
+        assert reason is not None and "nft" in reason and "ping" in reason
+        result = CliRunner().invoke(app, ["lab", "verify"])
+        assert result.exit_code == 2
+        assert "lab unavailable" in result.output and "iproute2" in result.output
+    finally:
+        lab_unavailable_reason.cache_clear()  # the next test probes this machine again
 
 
 def test_cli_reports_agreement_as_json(lab: None) -> None:

@@ -12,6 +12,7 @@ under a time limit, so none keeps a namespace alive for long.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import shlex
 import shutil
@@ -137,41 +138,30 @@ def _missing_tools() -> list[str]:
     return [t for t in ("ip", "unshare", "nsenter", "nft", "ping") if shutil.which(t) is None]
 
 
-_reason_cache: list[str | None] = []
-
-
+@functools.cache
 def lab_unavailable_reason() -> str | None:
     """Why a lab cannot be built on this machine, or None when it can (probed once)."""
-    if _reason_cache:
-        return _reason_cache[0]
-    reason: str | None = None
     if not sys.platform.startswith("linux"):
-        reason = "the lab needs Linux network namespaces"
-    elif missing := _missing_tools():
-        reason = (
-            f"the lab needs {', '.join(missing)} (iproute2, util-linux, nftables, iputils-ping)"
+        return "the lab needs Linux network namespaces"
+    if missing := _missing_tools():
+        return f"the lab needs {', '.join(missing)} (iproute2, util-linux, nftables, iputils-ping)"
+    probe = (
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/netns && "
+        "ip netns add nw-probe && ip netns del nw-probe"
+    )
+    try:
+        done = subprocess.run(
+            ["unshare", "-rnm", "--propagation", "private", "sh", "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=20,
         )
-    else:
-        probe = (
-            "mount -t tmpfs tmpfs /run && mkdir -p /run/netns && "
-            "ip netns add nw-probe && ip netns del nw-probe"
-        )
-        try:
-            done = subprocess.run(
-                ["unshare", "-rnm", "--propagation", "private", "sh", "-c", probe],
-                capture_output=True,
-                text=True,
-                timeout=20,
-            )
-            if done.returncode != 0:
-                reason = (
-                    "cannot make network namespaces: "
-                    + (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-                )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            reason = f"cannot make network namespaces: {exc}"
-    _reason_cache.append(reason)
-    return reason
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot make network namespaces: {exc}"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
+        return f"cannot make network namespaces: {last}"
+    return None
 
 
 class Sandbox:
