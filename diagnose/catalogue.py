@@ -156,6 +156,9 @@ class Question(Frozen):
     text: str
     fills: str
     choices: tuple[str, ...] = ()
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="a choice's words in this language, where they differ"
+    )
     why: str | None = None
 
 
@@ -573,9 +576,15 @@ def _check(cat: Catalogue) -> None:
                     file=label,
                     rule=rid,
                 )
-        for qid, _question in pack.questions.items():
+        for qid, question in pack.questions.items():
             if not QUESTION_ID.match(qid):
                 raise RuleError(f"question id {qid!r} must be kebab-case", file=f"knowledge/{lang}")
+            stray = set(question.labels) - set(question.choices)
+            if stray:
+                raise RuleError(
+                    f"question {qid} labels {sorted(stray)}, which are not among its choices",
+                    file=f"knowledge/{lang}",
+                )
         for cid in cat.claims:
             if cid not in pack.claims:
                 raise RuleError(f"claim {cid} has no {lang} statement", file=f"knowledge/{lang}")

@@ -256,6 +256,7 @@ class _Assembler:
             text=fill(q.text, params),
             fills=fill(q.fills, params),
             choices=[fill(c, params) for c in q.choices],
+            labels=[fill(q.labels.get(c, c), params) for c in q.choices],
             why=why,
             settles=settles,
             rule=rule.id,

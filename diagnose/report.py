@@ -58,7 +58,8 @@ class Question(Out):
     id: str
     text: str
     fills: str
-    choices: list[str]
+    choices: list[str] = Field(description="the values an answer may take")
+    labels: list[str] = Field(description="each choice in the report's language")
     why: str
     settles: list[str] = Field(description="the rules (candidate causes) the answer decides")
     rule: str

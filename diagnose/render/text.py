@@ -76,7 +76,10 @@ def _hop(hop: Hop, last: bool, st: _Style) -> str:
 def _question(q: Question, st: _Style, prefix: str = "    ") -> list[str]:
     lines = [f"{prefix}{st('?', 'yellow')} {q.text}  ({q.id} -> {q.fills})"]
     if q.choices:
-        lines.append(f"{prefix}  choices: {', '.join(q.choices)}")
+        shown = [
+            c if c == lab else f"{c} ({lab})" for c, lab in zip(q.choices, q.labels, strict=True)
+        ]
+        lines.append(f"{prefix}  choices: {', '.join(shown)}")
     if q.why:
         lines.append(f"{prefix}  why I ask: {q.why}")
     if q.assumed:
