@@ -250,9 +250,25 @@ def _order(f: Finding) -> tuple[str, int, int, int, str, str]:
 
 def check_file(path: str, options: CheckOptions) -> FileResult:
     """Load, diagnose and filter one file; never raises for bad input."""
+    return _check(path, lambda: _load(path, options), options)
+
+
+def check_text(text: str, name: str, options: CheckOptions) -> FileResult:
+    """Check an input held in memory (HTTP and MCP callers) exactly as `check_file` checks a
+    file; `name` helps to detect the format (e.g. compose.yaml) and names it in locations."""
+    from diagnose.loaders import load_text
+
+    return _check(
+        name,
+        lambda: load_text(text, name, options.kind, LoadOptions(env=dict(options.env))),
+        options,
+    )
+
+
+def _check(path: str, load: Callable[[], Loaded], options: CheckOptions) -> FileResult:
     result = FileResult(file=path, kind=None)
     try:
-        loaded = _load(path, options)
+        loaded = load()
     except InputError as exc:
         rule = UNREADABLE if any(w in exc.message for w in _UNREADABLE_WORDS) else INVALID
         result.input_error = True
