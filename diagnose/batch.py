@@ -260,7 +260,10 @@ def check_text(text: str, name: str, options: CheckOptions) -> FileResult:
 
     return _check(
         name,
-        lambda: load_text(text, name, options.kind, LoadOptions(env=dict(options.env))),
+        # The name is a label: nothing beside it (.env, extends: file:) is read.
+        lambda: load_text(
+            text, name, options.kind, LoadOptions(env=dict(options.env), read_siblings=False)
+        ),
         options,
     )
 
@@ -274,16 +277,23 @@ def _check(path: str, load: Callable[[], Loaded], options: CheckOptions) -> File
         result.input_error = True
         _apply(result, [_input_finding(exc, path, rule)], [], options)
         return result
-    result.kind = loaded.kind
-    result.notes = list(loaded.notes)
     try:
-        report = _diagnose(loaded, options)
+        return check_loaded(loaded, path, options)
     except (EngineError, RuleError) as exc:  # a bug or a bad user rule: still one line
+        result.kind = loaded.kind
+        result.notes = list(loaded.notes)
         result.input_error = True
         _apply(
             result, [_input_finding(InputError(str(exc), file=path), path, INVALID)], [], options
         )
         return result
+
+
+def check_loaded(loaded: Loaded, file: str, options: CheckOptions) -> FileResult:
+    """Diagnose an input already loaded (e.g. text sent to the server) and keep the findings
+    the configuration and the inline suppressions let through. Raises EngineError, RuleError."""
+    result = FileResult(file=file, kind=loaded.kind, notes=list(loaded.notes))
+    report = _diagnose(loaded, options)
     result.report = report
     _apply(result, list(report.findings), loaded.suppressions, options)
     return result

@@ -775,7 +775,9 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
     doc = parse(text, file)
     builder = Builder(file, doc)
     path = Path(file)
-    directory = path.parent if file not in ("<stdin>", "<text>") and path.is_file() else None
+    # The name is only a label unless siblings may be read: then it must be a real file.
+    readable = options.read_siblings and file not in ("<stdin>", "<text>")
+    directory = path.parent if readable and path.is_file() else None
     loader = _Loader(file, options, builder)
     loader.env = _environment(directory, options, builder.notes)
     main = loader.open(doc, directory)
