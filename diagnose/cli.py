@@ -412,6 +412,15 @@ def lab_verify(
         raise typer.Exit(ExitCode.FINDINGS)
 
 
+@app.command(name="mcp")
+@_guard
+def mcp_server(rules: RulesOpt = None) -> None:
+    """Serve netwhy's tools (why, check_config, ask, explain) to an MCP client over stdio."""
+    from diagnose.mcp_server import serve
+
+    serve(rules=tuple(rules or ()))
+
+
 @app.command()
 @_guard
 def schema() -> None:
