@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import venv
 from pathlib import Path
@@ -35,6 +36,27 @@ def test_wheel_install_runs_outside_the_repo(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert '"DP001"' in result.stdout
+    # `netwhy mcp` works from a plain install too: it answers an MCP client's handshake.
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "0"},
+        },
+    }
+    served = subprocess.run(
+        [str(bin_dir / "netwhy"), "mcp"],
+        input=json.dumps(hello) + "\n",
+        cwd=setup.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode == 0, served.stderr
+    assert json.loads(served.stdout.splitlines()[0])["result"]["serverInfo"]["name"] == "netwhy"
     # The installed package reads its rules and knowledge from the wheel, not from the repo.
     where = subprocess.run(
         [
