@@ -170,17 +170,25 @@ def _result(compute: Callable[[], tuple[BaseModel, str]]) -> CallToolResult:
 
 
 def _one_line(exc: ValidationError) -> str:
-    """The first problem with a tool's arguments, as `field x: message`."""
+    """The first argument with a problem, as `field x: message` (the arguments are flat, so
+    a deeper location is a union member, e.g. `setup.str`: its messages are joined)."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
-    where = ".".join(str(p) for p in first["loc"]) or "arguments"
-    msg = str(first["msg"])
-    if first["type"] == "missing":
-        msg = "required argument is missing"
-    elif first["type"] == "extra_forbidden":
-        msg = "unknown argument"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"field {where}: {msg}{more}"
+    name = str(errors[0]["loc"][0]) if errors[0]["loc"] else "arguments"
+    messages: list[str] = []
+    for err in errors:
+        if (str(err["loc"][0]) if err["loc"] else "arguments") != name:
+            continue
+        if err["type"] == "missing":
+            msg = "required argument is missing"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown argument"
+        else:
+            msg = str(err["msg"])
+        if msg not in messages:
+            messages.append(msg)
+    others = len({str(e["loc"][0]) if e["loc"] else "arguments" for e in errors}) - 1
+    more = f" (and {others} more argument{'s' if others > 1 else ''})" if others else ""
+    return f"field {name}: {'; '.join(messages)}{more}"
 
 
 # ------------------------------------------------------------------------------ summaries
