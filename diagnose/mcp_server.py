@@ -147,7 +147,9 @@ def _language(lang: str | None, field: str = "lang") -> None:
 
 
 def _error(message: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+    """A tool error: one line, whatever the exception's text held."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    return CallToolResult(content=[TextContent(type="text", text=line)], is_error=True)
 
 
 def _result(compute: Callable[[], tuple[BaseModel, str]]) -> CallToolResult:
