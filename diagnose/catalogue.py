@@ -683,7 +683,8 @@ def _cache_file(extra_rule_dirs: tuple[str, ...]) -> Path | None:
 
     digest = hashlib.sha256(f"{__version__} {sys.version}".encode())
     # The code that builds a catalogue is part of what it is built from.
-    digest.update(resources.files("diagnose").joinpath("catalogue.py").read_bytes())
+    for code in ("catalogue.py", "languages.py"):
+        digest.update(resources.files("diagnose").joinpath(code).read_bytes())
     for file in _inputs(extra_rule_dirs):
         digest.update(str(file).encode())
         digest.update(file.read_bytes())

@@ -154,6 +154,76 @@ class CheckFormat(StrEnum):
 
 @app.command()
 @_guard
+def ask(
+    question: Annotated[str, typer.Argument(help="the question, in English or Chinese")],
+    fact: Annotated[
+        list[str] | None,
+        typer.Option("--fact", help="KEY=VALUE known beforehand, e.g. vms[vm].hypervisor=vmware"),
+    ] = None,
+    answers: Annotated[
+        str | None, typer.Option("--answers", help="a YAML/JSON file of answers to replay")
+    ] = None,
+    record: Annotated[
+        str | None, typer.Option("--record", help="write the answers given here to this file")
+    ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="never prompt: print the turn as JSON")
+    ] = False,
+    format: Annotated[
+        Format | None, typer.Option("--format", "-f", help="output format of the answer")
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="language of the texts (default: the question's)"),
+    ] = None,
+) -> None:
+    """Ask in plain words; netwhy asks back what it needs, then answers with the path and fix.
+
+    At a terminal it prompts for each question (why? how? skip); with --no-input, or when
+    input is not a terminal, it prints one turn as JSON: the pending questions, best first.
+    Exit code 0 when the connection should work, 1 when blocked, unknown or still asking.
+    """
+    from diagnose.dialogue import converse, finish, load_answers, parse_facts
+    from diagnose.render.text import render_why
+
+    if lang is not None:
+        _lang(lang)
+    facts = parse_facts(fact or [])
+    given = load_answers(answers) if answers else {}
+    interactive = not no_input and sys.stdin.isatty() and format is not Format.json
+    if interactive:
+        result = converse(
+            question, facts=facts, answers=given, lang=lang, read=input, say=typer.echo
+        )
+        if record:
+            import yaml
+
+            Path(record).write_text(
+                yaml.safe_dump(given, allow_unicode=True, sort_keys=False), encoding="utf-8"
+            )
+    else:
+        from diagnose.conversation import ask as api_ask
+
+        result = api_ask(question, facts=facts, answers=given, lang=lang)
+    if format is Format.json or (format is None and not interactive):
+        _emit(result.model_dump_json(indent=2))
+    elif format is Format.markdown:
+        from diagnose.render.markdown import render
+
+        _emit(result.answer + "\n\n" + render(result.report))
+    else:
+        _emit("\n" + result.answer + "\n")
+        if result.report.verdicts:
+            _emit(render_why(result.report, fancy=_fancy()))
+        if interactive and result.status == "answer":
+            finish(result, read=input, say=typer.echo)
+    statuses = {v.status for v in result.report.verdicts}
+    if result.status == "question" or statuses != {"reachable"}:
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+@app.command()
+@_guard
 def check(
     paths: Annotated[
         list[str], typer.Argument(help="files or folders (walked), or - for standard input")
@@ -372,6 +442,25 @@ def scan(
     _emit_report(report, format, render_check)
     if report.findings:
         raise typer.Exit(ExitCode.FINDINGS)
+
+
+@app.command()
+@_guard
+def serve(
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0: any free")] = 8000,
+    max_body: Annotated[
+        int, typer.Option("--max-body", min=1, help="largest request body in bytes (413 past it)")
+    ] = 1 << 20,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.001, help="seconds per request (503 past it)")
+    ] = 10.0,
+) -> None:
+    """Serve the API over HTTP: POST /v1/why, /v1/check, /v1/ask; GET /v1/rules,
+    /v1/explain/TOPIC, /healthz; the OpenAPI document at /openapi.json (and /docs)."""
+    from diagnose.server import serve as run
+
+    run(host=host, port=port, max_body=max_body, timeout=timeout)
 
 
 lab_app = typer.Typer(

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-LANGUAGES: tuple[str, ...] = ("en",)
+LANGUAGES: tuple[str, ...] = ("en", "zh")

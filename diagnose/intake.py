@@ -1,0 +1,695 @@
+"""Read a question in English or Chinese into a partial setup: the intake of `netwhy ask`.
+
+It recognises technology, hypervisor, modes, platform, endpoints and the direction of the
+failing connection, addresses, subnets, ports, names and the error quoted, with the patterns
+of knowledge/intake.yaml; a pasted `docker run` line or compose snippet goes through the
+loaders `netwhy check` uses. No guessing beyond defaults it names: what it could not read is
+left out of the setup, for the diagnosis to ask.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import Field
+
+from diagnose.errors import InputError
+from diagnose.report import Out
+
+SYMPTOM = "s1"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w.])")
+# Words that follow "container"/"虚拟机" yet are not names.
+NOT_NAMES = {
+    "ip", "ips", "port", "ports", "nat", "bridge", "bridged", "host", "none", "mode", "network",
+    "networks", "docker", "vmware", "virtualbox", "kvm", "dns", "dhcp", "lan", "wan", "tcp", "udp",
+    "the", "a", "an", "is", "and", "or", "can", "cannot", "to", "from", "on", "in", "it", "vm",
+    "container", "containers", "web", "app",
+}  # fmt: skip
+NOT_NAMES -= {"web", "app"}  # common real names
+
+
+class Recognised(Out):
+    """One thing the intake read in the text: what kind, the value it means, the words."""
+
+    kind: str = Field(description="technology, hypervisor, mode, symptom, endpoint, address, ...")
+    value: str
+    text: str = Field(description="the words it was read from")
+
+
+@cache
+def lexicon() -> dict[str, Any]:
+    """knowledge/intake.yaml, patterns compiled."""
+    raw = yaml.safe_load(
+        resources.files("diagnose.knowledge").joinpath("intake.yaml").read_text(encoding="utf-8")
+    )
+
+    def comp(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: comp(v) for k, v in node.items()}
+        if isinstance(node, list):
+            # ASCII: \b must end an English word where a Chinese one begins ("NAT模式").
+            return [re.compile(p, re.IGNORECASE | re.ASCII) for p in node]
+        raise TypeError(f"knowledge/intake.yaml: unexpected {node!r}")
+
+    return {k: comp(v) for k, v in raw.items()}
+
+
+@dataclass
+class Hit:
+    kind: str
+    value: str
+    start: int
+    end: int
+    text: str
+    name: str | None = None
+
+
+@dataclass
+class Reading:
+    """What the intake made of a question."""
+
+    lang: str
+    setup: dict[str, Any]
+    recognised: list[Recognised]
+    entity: str | None = None  # "vm" or "docker": what the question is about
+    symptom: bool = False  # a direction could be read
+    endpoints: list[str] = field(default_factory=list)  # endpoints mentioned, for the choices
+
+
+def language(text: str) -> str:
+    return "zh" if CJK.search(text) else "en"
+
+
+def _find(patterns: list[re.Pattern[str]], text: str) -> list[re.Match[str]]:
+    out = []
+    for p in patterns:
+        out += list(p.finditer(text))
+    return sorted(out, key=lambda m: m.start())
+
+
+def _first(table: dict[str, list[re.Pattern[str]]], text: str) -> tuple[str, re.Match[str]] | None:
+    """The value whose pattern matches earliest (ties: table order)."""
+    best: tuple[str, re.Match[str]] | None = None
+    for value, patterns in table.items():
+        for m in _find(patterns, text)[:1]:
+            if best is None or m.start() < best[1].start():
+                best = (value, m)
+    return best
+
+
+def _hits(table: dict[str, list[re.Pattern[str]]], text: str, kind: str) -> list[Hit]:
+    out = []
+    for value, patterns in table.items():
+        for m in _find(patterns, text):
+            name = m.groupdict().get("name")
+            out.append(Hit(kind, value, m.start(), m.end(), m.group(0), name))
+    return sorted(out, key=lambda h: (h.start, -h.end))
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with the spans replaced by spaces (positions kept)."""
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
+
+
+# ------------------------------------------------------------------------- pasted configuration
+
+
+def _pasted(text: str) -> tuple[dict[str, Any] | None, list[tuple[int, int]]]:
+    """A `docker run` line or a compose snippet in the text, read by the real loaders."""
+    from diagnose.loaders import compose, docker_run
+    from diagnose.loaders.base import LoadOptions
+
+    options = LoadOptions(read_siblings=False)
+    spans: list[tuple[int, int]] = []
+    setup: dict[str, Any] | None = None
+    services = re.search(
+        r"^\s*(version:.*\n\s*)?services:\s*\n(?:[ \t].*(?:\n|$)|\s*\n)+", text, re.M
+    )
+    if services:
+        try:
+            loaded = compose.load(services.group(0), "<question>", "compose", options)
+            setup = loaded.setup.model_dump(mode="json", exclude_none=True, by_alias=True)
+            spans.append(services.span())
+        except InputError:
+            pass
+    # A command ends at the line's end, a backtick, or the prose that follows it.
+    runs = list(
+        re.finditer(
+            r"\b(docker|podman) +(container +)?(run|create)\b(?:[^\n`,;，；。]|,(?=\S))*", text
+        )
+    )
+    if runs and setup is None:
+        lines = "\n".join(m.group(0) for m in runs)
+        lines = re.sub(r"\s+(then|and|but|after that)\b.*$", "", lines, flags=re.M)
+        try:
+            loaded = docker_run.load(lines, "<question>", "docker-run", options)
+            setup = loaded.setup.model_dump(mode="json", exclude_none=True, by_alias=True)
+            spans += [m.span() for m in runs]
+        except InputError:
+            pass
+    return setup, spans
+
+
+# ------------------------------------------------------------------------- the reading
+
+
+class _Reader:
+    def __init__(self, text: str, entity: str | None, direction: str | None) -> None:
+        self.text = text
+        self.entity_hint = entity
+        self.direction = direction
+        self.lang = language(text)
+        self.lex = lexicon()
+        self.recognised: list[Recognised] = []
+
+    def note(self, kind: str, value: str, words: str) -> None:
+        item = Recognised(kind=kind, value=value, text=words.strip())
+        if item not in self.recognised:
+            self.recognised.append(item)
+
+    def read(self) -> Reading:
+        pasted, spans = _pasted(self.text)
+        # What was pasted is read by the loaders; the prose around it by the patterns.
+        prose = _blank(self.text, spans)
+        setup: dict[str, Any] = pasted or {}
+        if pasted:
+            for c in pasted.get("docker", {}).get("containers", []):
+                self.note("config", f"container {c['name']}", "docker run / compose")
+        entity = self._entity(prose, setup)
+        hypervisor = self._one("hypervisor", prose)
+        vm_mode = self._one("vm_mode", prose) if entity == "vm" else None
+        os_ = self._one("os", prose)
+        platform = self._one("platform", prose)
+        names = self._names(prose)
+        if entity == "vm":
+            self._vm(setup, names, hypervisor, vm_mode, prose)
+        elif entity == "docker":
+            self._docker(setup, names, prose)
+        host = setup.setdefault("host", {})
+        if os_:
+            host.setdefault("os", os_)
+        if platform and entity == "docker":
+            host.setdefault("docker", platform)
+        elif entity == "docker" and os_ in ("windows", "mac") and "docker" not in host:
+            pass  # Docker Desktop is likely but not certain: the diagnosis asks
+        self._addresses(setup, prose, entity)
+        symptom, endpoints = self._symptom(setup, prose, entity)
+        if not host:
+            del setup["host"]
+        return Reading(
+            lang=self.lang,
+            setup=setup,
+            recognised=self.recognised,
+            entity=entity,
+            symptom=symptom,
+            endpoints=endpoints,
+        )
+
+    def _one(self, table: str, text: str) -> str | None:
+        found = _first(self.lex[table], text)
+        if found is None:
+            return None
+        self.note(table, found[0], found[1].group(0))
+        return found[0]
+
+    def _entity(self, text: str, setup: dict[str, Any]) -> str | None:
+        if self.entity_hint:
+            self.note("technology", self.entity_hint, "(answered)")
+            return self.entity_hint
+        if setup.get("docker"):
+            return "docker"
+        found = _first(self.lex["technology"], text)
+        if found is None:
+            return None
+        # Both named: the one the question is about is the one named first, unless the
+        # other appears with its own mode words (e.g. "docker in a VMware VM": docker).
+        vm = _find(self.lex["technology"]["vm"], text)
+        dk = _find(self.lex["technology"]["docker"], text)
+        value = found[0]
+        if vm and dk:
+            value = "docker" if len(dk) >= len(vm) else "vm"
+        self.note("technology", value, (dk if value == "docker" else vm)[0].group(0))
+        return value
+
+    def _names(self, text: str) -> list[str]:
+        out: list[str] = []
+        for m in _find(self.lex["name"], text):
+            name = m.group("name")
+            if name.lower() in NOT_NAMES or name.lower() in _lexicon_words():
+                continue
+            if name not in out:
+                out.append(name)
+                self.note("name", name, m.group(0))
+        return out
+
+    def _vm(
+        self,
+        setup: dict[str, Any],
+        names: list[str],
+        hypervisor: str | None,
+        mode: str | None,
+        text: str,
+    ) -> None:
+        vm: dict[str, Any] = {"name": names[0] if names else "vm"}
+        if hypervisor:
+            vm["hypervisor"] = hypervisor
+        if mode:
+            adapter: dict[str, Any] = {"mode": mode}
+            net = re.search(r"\b(vmnet\d+|vboxnet\d+|virbr\d+)\b", text, re.I)
+            if net:
+                adapter["network"] = net.group(1).lower().replace("vmnet", "VMnet")
+            vm["adapters"] = [adapter]
+        setup["vms"] = [vm]
+        if _find(self.lex["endpoint"]["other"], text):
+            setup["vms"].append(
+                {"name": "vm2", **({"hypervisor": hypervisor} if hypervisor else {})}
+            )
+
+    def _docker(self, setup: dict[str, Any], names: list[str], text: str) -> None:
+        docker = setup.setdefault("docker", {})
+        containers = docker.setdefault("containers", [])
+        mode_hit = _first(self.lex["docker_mode"], text)
+        # Containers a pasted `docker run` left unnamed get the intake's default names.
+        defaults = iter(["container", "container2", "container3"])
+        for entry in containers:
+            if re.fullmatch(r"run-\d+", str(entry.get("name"))):
+                entry["name"] = next(defaults)
+        known = {entry["name"] for entry in containers}
+        for name in names:
+            if name not in known and not containers_from_config(setup):
+                containers.append({"name": name})
+                known.add(name)
+        if not containers:
+            containers.append({"name": "container"})
+        if len(containers) >= 1 and not containers_from_config(setup):
+            c: dict[str, Any] = containers[0]
+            if mode_hit:
+                mode, m = mode_hit
+                self.note("docker_mode", mode, m.group(0))
+                target = m.groupdict().get("name")
+                if mode in ("host", "none", "bridge"):
+                    c["network_mode"] = mode
+                elif mode == "container":
+                    c["network_mode"] = f"container:{target or 'container2'}"
+                elif mode == "network" and target:
+                    c["networks"] = [target]
+                    docker["networks"] = [{"name": target, "driver": "bridge"}]
+        if _find(self.lex["endpoint"]["other"], text) and len(containers) == 1:
+            containers.append({"name": "container2"})
+        ports = [int(p) for p in self._ports(text)]
+        published = _find(self.lex["publish"], text)
+        first = containers[0]
+        if published and not first.get("ports") and first.get("network_mode") != "host":
+            self.note("publish", "ports published", published[0].group(0))
+            if len(ports) >= 2:
+                first["ports"] = [f"{ports[0]}:{ports[1]}"]
+            elif len(ports) == 1:
+                first["ports"] = [f"{ports[0]}:{ports[0]}"]
+
+    def _ports(self, text: str) -> list[str]:
+        out: list[str] = []
+        for m in _find(self.lex["port"], text):
+            port = m.group("port")
+            if 0 < int(port) < 65536 and port not in out:
+                out.append(port)
+                self.note("port", port, m.group(0))
+        return out
+
+    def _addresses(self, setup: dict[str, Any], text: str, entity: str | None) -> None:
+        """Each address goes to the role named just before it (gateway, host, VM, container)."""
+        for m in IPV4.finditer(text):
+            addr, prefix = m.group(1), m.group(2)
+            try:
+                ip = ipaddress.ip_address(addr)
+            except ValueError:
+                continue
+            if ip.is_loopback or ip.is_unspecified or str(ip) in ("8.8.8.8", "1.1.1.1"):
+                continue
+            before = text[max(0, m.start() - 40) : m.start()]
+            role = None
+            best = -1
+            for value, patterns in self.lex["role"].items():
+                for r in _find(patterns, before):
+                    if r.start() > best:
+                        best, role = r.start(), value
+            self.note("address", f"{m.group(0)} ({role or 'unplaced'})", m.group(0))
+            self._place(setup, role, addr, prefix, entity)
+
+    def _place(
+        self,
+        setup: dict[str, Any],
+        role: str | None,
+        addr: str,
+        prefix: str | None,
+        entity: str | None,
+    ) -> None:
+        if role == "lan" and prefix:
+            net = ipaddress.ip_network(f"{addr}/{prefix}", strict=False)
+            setup.setdefault("lan", {}).setdefault("subnet", str(net))
+        elif role == "gateway":
+            if entity == "vm" and setup.get("vms") and setup["vms"][0].get("adapters"):
+                setup["vms"][0]["adapters"][0].setdefault("gateway", addr)
+            else:
+                setup.setdefault("lan", {}).setdefault("gateway", addr)
+        elif role == "host":
+            iface = {"name": "eth0", "address": f"{addr}/{prefix or 24}"}
+            host = setup.setdefault("host", {})
+            if not host.get("interfaces"):
+                host["interfaces"] = [iface]
+        elif role == "vm" and setup.get("vms"):
+            adapters = setup["vms"][0].get("adapters")
+            if adapters:
+                adapters[0].setdefault("address", f"{addr}/{prefix or 24}")
+        elif role == "container" and setup.get("docker", {}).get("containers"):
+            setup["docker"]["containers"][0].setdefault("ip", addr)
+
+    # --------------------------------------------------------------------- the failing connection
+
+    def _mentions(self, text: str, setup: dict[str, Any], entity: str | None) -> list[Hit]:
+        """Endpoints named in the text, each resolved to a symptom endpoint (vm:NAME...)."""
+        vms = [v["name"] for v in setup.get("vms", [])]
+        containers = [c["name"] for c in setup.get("docker", {}).get("containers", [])]
+        hits = _hits(self.lex["endpoint"], text, "endpoint")
+        # A container or VM named in the text is an endpoint of its own.
+        for name in containers + vms:
+            if name in ("container", "container2", "vm", "vm2"):
+                continue
+            for m in re.finditer(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text):
+                kind = "container" if name in containers else "vm"
+                hits.append(Hit("endpoint", f"{kind}:{name}", m.start(), m.end(), m.group(0)))
+        hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+        kept: list[Hit] = []
+        for h in hits:
+            if kept and h.start < kept[-1].end:
+                continue  # longest match wins ("host-only" is a mode, not the host)
+            ep = self._resolve(h, vms, containers)
+            if h.value == "address":
+                ep = self._address_endpoint(text, h, setup)
+            if ep is not None:
+                h.value = ep
+                kept.append(h)
+        return kept
+
+    def _address_endpoint(self, text: str, h: Hit, setup: dict[str, Any]) -> str | None:
+        """An address the client dials is an endpoint; one that says what something's address
+        is ("VM 192.168.80.128", "IP 172.17.0.2", a subnet) is not."""
+        if text[h.end : h.end + 1] == "/":
+            return None
+        before = text[max(0, h.start - 14) : h.start].lower()
+        if re.search(
+            r"(ip|address|addr|地址|是|为|at|gets?|got|is|has|\(|（|网关|gateway|subnet|网段)[\s:：=\"']*$",
+            before,
+        ):
+            return None
+        for c in setup.get("docker", {}).get("containers", []):
+            if c.get("ip") == h.text:
+                return f"container:{c['name']}"
+        return h.text
+
+    def _resolve(self, h: Hit, vms: list[str], containers: list[str]) -> str | None:
+        if ":" in h.value:
+            return h.value
+        if h.value == "vm":
+            return f"vm:{vms[0]}" if vms else None
+        if h.value == "container":
+            return f"container:{containers[0]}" if containers else None
+        if h.value == "address":
+            return None
+        if h.value == "other":
+            if ("vm" in h.text.lower() or "虚拟机" in h.text) and len(vms) > 1:
+                return f"vm:{vms[1]}"
+            return f"container:{containers[1]}" if len(containers) > 1 else None
+        return h.value
+
+    def _clauses(self, text: str) -> list[tuple[int, int, str]]:
+        """Clauses with their state: "fail" (failure words), "ok" (works), or "" (neither)."""
+        out = []
+        pos = 0
+        for m in re.finditer(
+            r"[，,。；;!?！？\n]|\.(?=\s|$)|\b(but|however|while|whereas)\b|但是|但|却|可是|而",
+            text,
+        ):
+            out.append((pos, m.start()))
+            pos = m.end() if m.group(0) in "，,。；;!?！？\n." else m.start()
+        out.append((pos, len(text)))
+        states = []
+        for a, b in out:
+            part = text[a:b]
+            if not part.strip():
+                continue
+            fail = bool(_find(self.lex["failure"], part)) or bool(
+                _find(self.lex["says"]["connection refused"], part)
+            )
+            ok = bool(_find(self.lex["works"], part))
+            states.append((a, b, "fail" if fail else "ok" if ok else ""))
+        return states
+
+    def _symptom(
+        self, setup: dict[str, Any], text: str, entity: str | None
+    ) -> tuple[bool, list[str]]:
+        mentions = self._mentions(text, setup, entity)
+        endpoints = list(dict.fromkeys(h.value for h in mentions))
+        vms = [v["name"] for v in setup.get("vms", [])]
+        containers = setup.get("docker", {}).get("containers", [])
+        subject = (
+            f"vm:{vms[0]}"
+            if entity == "vm" and vms
+            else f"container:{containers[0]['name']}"
+            if entity == "docker" and containers
+            else None
+        )
+        said = _first(self.lex["says"], text)
+        symptom: dict[str, Any] = {"id": SYMPTOM}
+        if said:
+            symptom["says"] = said[0]
+            self.note("says", said[0], said[1].group(0))
+        if _find(self.lex["udp"], text):
+            symptom["proto"] = "udp"
+        start = self._start_failure(text, said)
+        if start and containers and not self.direction:
+            owner = self._port_owner(setup, text) or containers[0]["name"]
+            symptom.update({"from": f"container:{owner}", "type": "start"})
+            self.note("direction", f"container:{owner} does not start", start)
+            setup["symptoms"] = [symptom]
+            return True, endpoints
+        source, target = self._direction(text, mentions, subject, setup)
+        if self.direction:
+            source, _, target = (p.strip() for p in self.direction.partition("->"))
+            if not source or not target:
+                raise InputError(
+                    "expected FROM -> TO, e.g. lan -> vm:vm",
+                    file="<answers>",
+                    field="intake.direction",
+                )
+        if source is None or target is None or source == target:
+            return False, endpoints or ([subject] if subject else [])
+        symptom["from"] = source
+        symptom["to"] = target
+        self.note("direction", f"{source} -> {target}", f"{source} -> {target}")
+        dial = self._dial(text, setup, target)
+        if dial:
+            symptom["dial"] = dial
+        port = self._symptom_port(setup, text, source, target)
+        if port is not None:
+            symptom["port"] = port
+        setup["symptoms"] = [symptom]
+        return True, endpoints
+
+    def _start_failure(self, text: str, said: tuple[str, re.Match[str]] | None) -> str | None:
+        found = _find(self.lex["start_failure"], text)
+        if found:
+            return found[0].group(0)
+        if said and said[0] in ("port is already allocated", "address already in use"):
+            return said[1].group(0)
+        return None
+
+    def _port_owner(self, setup: dict[str, Any], text: str) -> str | None:
+        """The container publishing a port the text names."""
+        ports = {int(m.group("port")) for m in _find(self.lex["port"], text)}
+        for c in setup.get("docker", {}).get("containers", []):
+            for p in c.get("ports") or []:
+                if _host_port(p) in ports:
+                    return str(c["name"])
+        return None
+
+    def _direction(
+        self, text: str, mentions: list[Hit], subject: str | None, setup: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
+        """Who cannot reach whom, read in the clause that says it fails."""
+        clauses = self._clauses(text)
+        failing = [c for c in clauses if c[2] == "fail"] or [(0, len(text), "")]
+        a, b, _ = failing[0]
+        inside = [h for h in mentions if a <= h.start < b]
+        # Too few endpoints in the failing clause: widen to the clauses just before it
+        # that do not say something works, as Chinese puts the topic first.
+        i = clauses.index(failing[0]) if failing[0] in clauses else 0
+        j = i
+        while len({h.value for h in inside}) < 2 and j > 0 and clauses[j - 1][2] != "ok":
+            j -= 1
+            a = clauses[j][0]
+            inside = [h for h in mentions if a <= h.start < b]
+        part = text[a:b]
+        source, target = self._order(part, [_shift(h, -a) for h in inside], subject)
+        if source is not None and target is None:
+            # "the LAN can't": the object is what worked for another (its target) or the subject
+            ok_targets = [
+                self._order(
+                    text[x:y], [_shift(h, -x) for h in mentions if x <= h.start < y], subject
+                )[1]
+                for x, y, state in clauses
+                if state == "ok"
+            ]
+            target = next((t for t in ok_targets if t and t != source), None)
+            if target is None and subject and subject != source:
+                target = subject
+            if target is None:
+                target = self._dialled_endpoint(part, setup)
+        if source is None and target is not None and subject and subject != target:
+            source = subject
+        if source is None and target is None and subject:
+            publish = _find(self.lex["publish"], text)
+            outward = [h.value for h in mentions if h.value in ("lan", "internet")]
+            if outward == ["internet"]:
+                source, target = subject, "internet"
+            elif publish or outward == ["lan"]:
+                source, target = "lan", subject
+        if target is None and source == subject:
+            target = self._dialled_endpoint(part, setup)
+        return source, target
+
+    def _order(
+        self, part: str, inside: list[Hit], subject: str | None
+    ) -> tuple[str | None, str | None]:
+        """Source and target among the endpoints of one clause."""
+        values = list(dict.fromkeys(h.value for h in inside))
+        if not values:
+            return None, None
+        # "容器app里", "inside the container": where the connection starts.
+        for h in inside:
+            if re.match(r"\s*(里|内|里面|内部|中)", part[h.end :]) or re.search(
+                r"\b(inside|from inside|in|within|from within)( the| my| a)?\s*$",
+                part[: h.start],
+                re.I,
+            ):
+                rest = [v for v in values if v != h.value]
+                return h.value, rest[0] if rest else None
+        for f in _find(self.lex["from"], part):
+            after = [h for h in inside if 0 <= h.start - f.end() <= 12]
+            if after and f.group(0) != "在":
+                source = after[0].value
+                rest = [v for v in values if v != source]
+                return source, rest[0] if rest else None
+        verbs = _find(self.lex["verb"], part) or _find(self.lex["failure"], part)
+        passive = _find(self.lex["passive"], part)
+        if len(values) == 1:
+            only = values[0]
+            before_verb = verbs and inside[0].start < verbs[0].start()
+            if passive or not before_verb:
+                if only in ("internet",) and subject:
+                    return subject, only
+                return None, only
+            return only, None
+        if passive and self.lang == "en":
+            return values[-1], values[0]
+        if verbs:
+            v = verbs[0].start()
+            ahead = [h.value for h in inside if h.start < v]
+            behind = [h.value for h in inside if h.start >= v]
+            if ahead:
+                source = ahead[-1]
+                rest = [x for x in behind if x != source] or [x for x in values if x != source]
+                return source, rest[0] if rest else None
+        return values[0], values[1]
+
+    def _dialled_endpoint(self, part: str, setup: dict[str, Any]) -> str | None:
+        m = IPV4.search(part)
+        return m.group(1) if m else None
+
+    def _dial(self, text: str, setup: dict[str, Any], target: str) -> str | None:
+        """What the client typed, where it is not the target's plain name."""
+        m = re.search(r"\b(host\.docker\.internal|gateway\.docker\.internal)\b", text)
+        if m:
+            return m.group(1)
+        if target.startswith("container:"):
+            name = target.split(":", 1)[1]
+            for c in setup.get("docker", {}).get("containers", []):
+                if c.get("name") == name and c.get("ip") and c["ip"] in text:
+                    return str(c["ip"])
+            if re.search(rf"(//|@|-h ?){re.escape(name)}\b|\b{re.escape(name)}:\d", text):
+                return name
+        if target == "internet":
+            m = re.search(
+                r"\b(?!docker\.internal)([a-z0-9-]+(\.[a-z0-9-]+)*\.(com|org|net|io|cn|dev|co|uk|de))\b",
+                text,
+                re.I,
+            )
+            if m:
+                return m.group(1)
+        return None
+
+    def _symptom_port(
+        self, setup: dict[str, Any], text: str, source: str, target: str
+    ) -> int | None:
+        ports = [int(m.group("port")) for m in _find(self.lex["port"], text)]
+        ports = [p for p in ports if 0 < p < 65536]
+        if target.startswith("container:"):
+            name = target.split(":", 1)[1]
+            for c in setup.get("docker", {}).get("containers", []):
+                if c.get("name") != name:
+                    continue
+                published = c.get("ports") or []
+                if published and source in ("lan", "host", "internet"):
+                    host_ports = [_host_port(p) for p in published]
+                    for p in ports:
+                        if p in host_ports:
+                            return p
+                    if host_ports[0] is not None and not ports:
+                        return host_ports[0]
+        return ports[0] if ports else None
+
+
+def _shift(h: Hit, by: int) -> Hit:
+    return Hit(h.kind, h.value, h.start + by, h.end + by, h.text, h.name)
+
+
+def containers_from_config(setup: dict[str, Any]) -> bool:
+    """Whether the containers come from a pasted run line or compose snippet."""
+    return any("image" in c for c in setup.get("docker", {}).get("containers", []))
+
+
+def _host_port(publish: Any) -> int | None:
+    """The host port of a publish, as the loaders or the intake wrote it."""
+    if isinstance(publish, dict):
+        spec = str(publish.get("published") or "")
+    else:
+        parts = str(publish).split("/")[0].split(":")
+        spec = parts[-2] if len(parts) >= 2 else ""
+    head = spec.split("-")[0]
+    return int(head) if head.isdigit() else None
+
+
+@cache
+def _lexicon_words() -> frozenset[str]:
+    return frozenset({"vmnet0", "vmnet1", "vmnet8", "virbr0", "docker0", "eth0", "localhost"})
+
+
+def read(text: str, *, entity: str | None = None, direction: str | None = None) -> Reading:
+    """What the question says, as a partial setup; `entity` ("vm" or "docker") and
+    `direction` ("FROM -> TO") are answers to the intake's own questions."""
+    if not text.strip():
+        raise InputError("the question is empty", file="<question>", field="text")
+    if len(text) > 20_000:
+        raise InputError(
+            "the question is longer than 20,000 characters", file="<question>", field="text"
+        )
+    return _Reader(text, entity, direction).read()
