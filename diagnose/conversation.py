@@ -118,6 +118,9 @@ def _merged(old: Any, new: Any) -> Any:
     """An answer laid over what the question said: the answer wins; named lists merge by name."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = dict(old)
+        if "name" in new and "network_mode_unknown" not in new:
+            # The person described the container: a mode left out now means bridge.
+            out.pop("network_mode_unknown", None)
         for key, value in new.items():
             out[key] = _merged(old[key], value) if key in old else value
         return out

@@ -23,6 +23,11 @@ from diagnose.errors import InputError
 from diagnose.report import Out
 
 SYMPTOM = "s1"
+# Words right before what a command is pointed at: `curl X`, `psql -h X`, `ssh user@X`.
+DIAL_CUE = (
+    r"(\b(curl|wget|ping|ssh|telnet|nc|mstsc|rdp|open|browse|http|https|ftp)\b[^,，。]{0,8}|-h ?|@|//"
+    r"|访问|连接?|打开|请求|调用)\s*$"
+)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w.])")
 # Words that follow "container"/"虚拟机" yet are not names.
@@ -30,9 +35,11 @@ NOT_NAMES = {
     "ip", "ips", "port", "ports", "nat", "bridge", "bridged", "host", "none", "mode", "network",
     "networks", "docker", "vmware", "virtualbox", "kvm", "dns", "dhcp", "lan", "wan", "tcp", "udp",
     "the", "a", "an", "is", "and", "or", "can", "cannot", "to", "from", "on", "in", "it", "vm",
-    "container", "containers", "web", "app",
+    "container", "containers", "my", "this", "that", "same", "other", "another", "new", "old",
+    "running", "each", "every", "both", "two", "one", "first", "second", "some", "any", "your",
+    "our", "its", "their", "docker-compose", "compose", "linux", "windows", "ubuntu", "debian",
+    "centos", "alpine", "busybox", "single", "separate", "all", "no", "test",
 }  # fmt: skip
-NOT_NAMES -= {"web", "app"}  # common real names
 
 
 class Recognised(Out):
@@ -171,6 +178,7 @@ class _Reader:
         self.lang = language(text)
         self.lex = lexicon()
         self.recognised: list[Recognised] = []
+        self.vm_dial: str | None = None  # a VM dialled by its address
 
     def note(self, kind: str, value: str, words: str) -> None:
         item = Recognised(kind=kind, value=value, text=words.strip())
@@ -285,18 +293,20 @@ class _Reader:
             if re.fullmatch(r"run-\d+", str(entry.get("name"))):
                 entry["name"] = next(defaults)
         known = {entry["name"] for entry in containers}
+        # A container only named in prose: its mode is unknown (left out would mean bridge).
         for name in names:
             if name not in known and not containers_from_config(setup):
-                containers.append({"name": name})
+                containers.append({"name": name, "network_mode_unknown": True})
                 known.add(name)
         if not containers:
-            containers.append({"name": "container"})
+            containers.append({"name": "container", "network_mode_unknown": True})
         if len(containers) >= 1 and not containers_from_config(setup):
             c: dict[str, Any] = containers[0]
             if mode_hit:
                 mode, m = mode_hit
                 self.note("docker_mode", mode, m.group(0))
                 target = m.groupdict().get("name")
+                c.pop("network_mode_unknown", None)
                 if mode in ("host", "none", "bridge"):
                     c["network_mode"] = mode
                 elif mode == "container":
@@ -305,7 +315,7 @@ class _Reader:
                     c["networks"] = [target]
                     docker["networks"] = [{"name": target, "driver": "bridge"}]
         if _find(self.lex["endpoint"]["other"], text) and len(containers) == 1:
-            containers.append({"name": "container2"})
+            containers.append({"name": "container2", "network_mode_unknown": True})
         ports = [int(p) for p in self._ports(text)]
         published = _find(self.lex["publish"], text)
         first = containers[0]
@@ -335,7 +345,9 @@ class _Reader:
                 continue
             if ip.is_loopback or ip.is_unspecified or str(ip) in ("8.8.8.8", "1.1.1.1"):
                 continue
-            before = text[max(0, m.start() - 40) : m.start()]
+            before = text[max(0, m.start() - 16) : m.start()]
+            if re.search(DIAL_CUE, before, re.I):
+                before = ""  # dialled, not described: no role
             role = None
             best = -1
             for value, patterns in self.lex["role"].items():
@@ -483,6 +495,8 @@ class _Reader:
             setup["symptoms"] = [symptom]
             return True, endpoints
         source, target = self._direction(text, mentions, subject, setup)
+        if subject and subject.startswith("vm:"):
+            source, target = (self._vm_address(setup, e, subject) for e in (source, target))
         if self.direction:
             source, _, target = (p.strip() for p in self.direction.partition("->"))
             if not source or not target:
@@ -496,7 +510,7 @@ class _Reader:
         symptom["from"] = source
         symptom["to"] = target
         self.note("direction", f"{source} -> {target}", f"{source} -> {target}")
-        dial = self._dial(text, setup, target)
+        dial = self._dial(text, setup, source, target) or self.vm_dial
         if dial:
             symptom["dial"] = dial
         port = self._symptom_port(setup, text, source, target)
@@ -504,6 +518,20 @@ class _Reader:
             symptom["port"] = port
         setup["symptoms"] = [symptom]
         return True, endpoints
+
+    def _vm_address(self, setup: dict[str, Any], endpoint: str | None, subject: str) -> str | None:
+        """In a question about a VM, a bare address dialled is the VM's own (people dial
+        their VM by address), unless it is the host's or the LAN gateway's."""
+        if endpoint is None or not IPV4.fullmatch(endpoint):
+            return endpoint
+        host_addrs = {
+            str(i.get("address", "")).split("/")[0]
+            for i in setup.get("host", {}).get("interfaces", [])
+        }
+        if endpoint in host_addrs or endpoint == setup.get("lan", {}).get("gateway"):
+            return endpoint
+        self.vm_dial = endpoint
+        return subject
 
     def _start_failure(self, text: str, said: tuple[str, re.Match[str]] | None) -> str | None:
         found = _find(self.lex["start_failure"], text)
@@ -574,15 +602,24 @@ class _Reader:
         values = list(dict.fromkeys(h.value for h in inside))
         if not values:
             return None, None
-        # "容器app里", "inside the container": where the connection starts.
+        # What a command is pointed at ("curl 172.17.0.2", "psql -h db") is the target.
+        dialled = [
+            h for h in inside if re.search(DIAL_CUE, part[max(0, h.start - 16) : h.start], re.I)
+        ]
+        # "容器app里", "宿主机上", "inside the container": where the connection starts.
         for h in inside:
-            if re.match(r"\s*(里|内|里面|内部|中)", part[h.end :]) or re.search(
+            if re.match(r"\s*(里|内|里面|内部|中|上)", part[h.end :]) or re.search(
                 r"\b(inside|from inside|in|within|from within)( the| my| a)?\s*$",
                 part[: h.start],
                 re.I,
             ):
-                rest = [v for v in values if v != h.value]
+                rest = [d.value for d in dialled if d.value != h.value]
+                rest += [v for v in values if v != h.value]
                 return h.value, rest[0] if rest else None
+        if dialled and len(values) >= 2:
+            target = dialled[0].value
+            source = next(v for v in values if v != target)
+            return source, target
         for f in _find(self.lex["from"], part):
             after = [h for h in inside if 0 <= h.start - f.end() <= 12]
             if after and f.group(0) != "在":
@@ -615,7 +652,7 @@ class _Reader:
         m = IPV4.search(part)
         return m.group(1) if m else None
 
-    def _dial(self, text: str, setup: dict[str, Any], target: str) -> str | None:
+    def _dial(self, text: str, setup: dict[str, Any], source: str, target: str) -> str | None:
         """What the client typed, where it is not the target's plain name."""
         m = re.search(r"\b(host\.docker\.internal|gateway\.docker\.internal)\b", text)
         if m:
@@ -625,8 +662,14 @@ class _Reader:
             for c in setup.get("docker", {}).get("containers", []):
                 if c.get("name") == name and c.get("ip") and c["ip"] in text:
                     return str(c["ip"])
-            if re.search(rf"(//|@|-h ?){re.escape(name)}\b|\b{re.escape(name)}:\d", text):
+            # A container dials a peer by name; from outside, a name means nothing.
+            quoted = rf"(//|@|-h ?|ENOTFOUND |[\"'`]){re.escape(name)}\b|\b{re.escape(name)}:\d"
+            if source.startswith("container:") and re.search(quoted, text):
                 return name
+        if target == "host" and source.startswith("container:"):
+            m = re.search(r"\b(localhost|127\.0\.0\.1)\b", text)
+            if m:
+                return m.group(1)
         if target == "internet":
             m = re.search(
                 r"\b(?!docker\.internal)([a-z0-9-]+(\.[a-z0-9-]+)*\.(com|org|net|io|cn|dev|co|uk|de))\b",
@@ -655,7 +698,13 @@ class _Reader:
                             return p
                     if host_ports[0] is not None and not ports:
                         return host_ports[0]
-        return ports[0] if ports else None
+        if ports:
+            return ports[0]
+        implied = _first(self.lex["service_port"], text)
+        if implied and (target != "internet" or implied[0] in ("443", "80")):
+            self.note("port", implied[0], implied[1].group(0))
+            return int(implied[0])
+        return None
 
 
 def _shift(h: Hit, by: int) -> Hit:
