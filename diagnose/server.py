@@ -17,8 +17,9 @@ longer than `timeout` seconds gets 503 (408 while its body is still arriving). B
 400 (the input: file, line and field as InputError names them) or 422 (the request: the field).
 Every error is one JSON object, {"error": {"status", "code", "message", ...}}, never a traceback.
 
-The diagnoses run in worker threads; the rule engine serializes them with its one lock
-(durable-rules holds the GIL anyway), everything else a request touches is its own.
+The diagnoses run in two worker threads, first come first served; the rule engine serializes
+them with its one lock (durable-rules holds the GIL anyway), and everything else a request
+touches is its own.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ log = logging.getLogger("diagnose.server")
 
 MAX_BODY = 1 << 20  # bytes
 TIMEOUT = 10.0  # seconds per request
+THREADS = 2  # worker threads for the diagnoses (see _Workers)
 HOST, PORT = "127.0.0.1", 8000
 BODY_NAME = "<body>"  # how errors name a setup sent as the body of /v1/why
 
@@ -356,10 +358,22 @@ class _Limits:
 # ---------------------------------------------------------------------------- the work
 
 
-async def _offload(work: Callable[[], T]) -> T:
-    """Run CPU work in a worker thread. If the request times out, the thread is left to
-    finish on its own (a thread cannot be stopped) and the answer goes to the client now."""
-    return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+class _Workers:
+    """Worker threads for the CPU work of requests, at most `threads` at a time, first come
+    first served. The rule engine takes one diagnosis at a time and the rest holds Python's
+    GIL, so more threads would only share the CPU: every request would finish late, and
+    unevenly (the GIL and locks are not fair)."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run `work` in a worker thread. If the request times out meanwhile, the thread is
+        left to finish on its own (a thread cannot be stopped) and the client answered now."""
+        if self._limiter is None:  # made in the event loop that serves
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=self._limiter)
 
 
 def _lang(lang: str, field: str = "lang") -> str:
@@ -484,9 +498,12 @@ Errors are `{"error": {"status", "code", "message", "file", "line", "column", "f
 """
 
 
-def create_app(*, max_body: int = MAX_BODY, timeout: float = TIMEOUT, warm: bool = True) -> FastAPI:
-    """The HTTP API. `max_body` in bytes, `timeout` in seconds per request; `warm` builds the
-    rule engine now, so that the first requests do not wait for it."""
+def create_app(
+    *, max_body: int = MAX_BODY, timeout: float = TIMEOUT, threads: int = THREADS, warm: bool = True
+) -> FastAPI:
+    """The HTTP API. `max_body` in bytes, `timeout` in seconds per request, `threads` worker
+    threads for the diagnoses; `warm` builds the rule engine now, so that the first requests
+    do not wait for it."""
     if warm:
         from diagnose.catalogue import default_catalogue
         from diagnose.diagnosis import engine_for
@@ -495,6 +512,7 @@ def create_app(*, max_body: int = MAX_BODY, timeout: float = TIMEOUT, warm: bool
         default_catalogue()
     app = FastAPI(title="netwhy", version=__version__, description=DESCRIPTION)
     app.add_middleware(_Limits, max_body=max_body, timeout=timeout)
+    workers = _Workers(threads)
     _install_error_handlers(app)
 
     @app.post(
@@ -506,7 +524,7 @@ def create_app(*, max_body: int = MAX_BODY, timeout: float = TIMEOUT, warm: bool
     )
     async def why(request: Request, lang: LangQuery = "en") -> Response:
         raw = await request.body()
-        return _json(await _offload(lambda: _why(raw, lang)))
+        return _json(await workers.run(lambda: _why(raw, lang)))
 
     @app.post(
         "/v1/check",
@@ -515,7 +533,7 @@ def create_app(*, max_body: int = MAX_BODY, timeout: float = TIMEOUT, warm: bool
         summary="Check a config file's text (compose, docker inspect, .vmx ...)",
     )
     async def check(body: CheckRequest, lang: LangQuery = "en") -> Response:
-        return _json(await _offload(lambda: _check(body, lang)))
+        return _json(await workers.run(lambda: _check(body, lang)))
 
     @app.post(
         "/v1/ask",
@@ -524,12 +542,12 @@ def create_app(*, max_body: int = MAX_BODY, timeout: float = TIMEOUT, warm: bool
         summary="A question in plain words: the next question, or the answer",
     )
     async def ask(body: AskRequest) -> Response:
-        return _json(await _offload(lambda: _ask(body)))
+        return _json(await workers.run(lambda: _ask(body)))
 
     @app.get("/v1/rules", response_model=list[RuleOut], summary="Every rule")
     async def rules(lang: LangQuery = "en") -> Response:
         _lang(lang)
-        return _json(await _offload(lambda: _rules(lang)))
+        return _json(await workers.run(lambda: _rules(lang)))
 
     @app.get(
         "/v1/explain/{topic}",
@@ -545,7 +563,7 @@ def create_app(*, max_body: int = MAX_BODY, timeout: float = TIMEOUT, warm: bool
     ) -> Response:
         _lang(lang)
         try:
-            return _json(await _offload(lambda: _explain(topic, lang)))
+            return _json(await workers.run(lambda: _explain(topic, lang)))
         except InputError as exc:
             return _error(404, "not_found", str(exc), exc)
 
@@ -585,14 +603,29 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A listening socket, or an InputError naming the address (taken, not ours...)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    """A listening TCP socket, or an InputError naming the address (taken, not ours...).
+
+    Made with the protocol set to TCP: asyncio turns Nagle's algorithm off (TCP_NODELAY) only
+    on connections accepted from such a socket. Without it (socket.create_server leaves the
+    protocol 0), each answer on a kept-alive connection waits ~40 ms for a delayed ACK.
+    """
     try:
-        return socket.create_server((host, port), family=family, backlog=2048)
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(2048)
+        except OSError:
+            sock.close()
+            raise
     except OSError as exc:
         raise InputError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="--host/--port"
         ) from None
+    return sock
 
 
 def serve(

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import threading
@@ -523,6 +524,20 @@ def test_hundreds_of_different_requests_at_once(app: FastAPI) -> None:
 
 
 # ----------------------------------------------------------------------- the command
+
+
+def test_kept_alive_connections_do_not_wait_for_delayed_acks(client: httpx.Client) -> None:
+    # asyncio sets TCP_NODELAY only on connections accepted from a socket whose protocol is
+    # TCP; without it every answer after the first on a connection took ~40 ms more.
+    sock = listen("127.0.0.1", 0)
+    with sock:
+        assert sock.proto == socket.IPPROTO_TCP
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        times.append(time.perf_counter() - start)
+    assert min(times[1:]) < 0.035, times  # generous: the stall was >= 40 ms every time
 
 
 def test_serve_command_answers_and_refuses_a_taken_port() -> None:
