@@ -758,6 +758,17 @@ def _build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
     devices: dict[str, Device] = _merged(bases, "devices", Device)
     topics: dict[str, Topic] = _merged(bases, "topics", Topic)
     texts = {lang: _pack(bases, lang) for lang in LANGUAGES}
+    # A user's rules may come with English text only: other languages fall back to it (the
+    # bundled knowledge is complete in every language; tests/test_languages.py sees to it).
+    english = texts["en"]
+    for lang, pack in texts.items():
+        if lang != "en":
+            texts[lang] = pack.model_copy(
+                update={
+                    section: {**getattr(english, section), **getattr(pack, section)}
+                    for section in LanguagePack.model_fields
+                }
+            )
     cat = Catalogue(rules, claims, devices, topics, texts)
     _check(cat)
     try:

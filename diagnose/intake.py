@@ -396,7 +396,7 @@ class _Reader:
         for name in containers + vms:
             if name in ("container", "container2", "vm", "vm2"):
                 continue
-            for m in re.finditer(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text):
+            for m in re.finditer(rf"(?<![A-Za-z0-9_.-]){re.escape(name)}(?![A-Za-z0-9_-])", text):
                 kind = "container" if name in containers else "vm"
                 hits.append(Hit("endpoint", f"{kind}:{name}", m.start(), m.end(), m.group(0)))
         hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
@@ -480,14 +480,15 @@ class _Reader:
             if entity == "docker" and containers
             else None
         )
-        said = _first(self.lex["says"], text)
+        # An error message may stand inside what was pasted: read those in the whole text.
+        said = _first(self.lex["says"], self.text)
         symptom: dict[str, Any] = {"id": SYMPTOM}
         if said:
             symptom["says"] = said[0]
             self.note("says", said[0], said[1].group(0))
         if _find(self.lex["udp"], text):
             symptom["proto"] = "udp"
-        start = self._start_failure(text, said)
+        start = self._start_failure(self.text, said)
         if start and containers and not self.direction:
             owner = self._port_owner(setup, text) or containers[0]["name"]
             symptom.update({"from": f"container:{owner}", "type": "start"})
@@ -497,6 +498,19 @@ class _Reader:
         source, target = self._direction(text, mentions, subject, setup)
         if subject and subject.startswith("vm:"):
             source, target = (self._vm_address(setup, e, subject) for e in (source, target))
+        if (
+            subject
+            and subject.startswith("container:")
+            and (source, target) == (subject, "host")
+            and re.search(r"\b(localhost|127\.0\.0\.1)\b", text)
+            and not re.search(
+                r"(容器|container)\S{0,6}\s*(里|内|中)|\b(inside|in|from|within) (the |my )?container",
+                text,
+                re.I,
+            )
+        ):
+            # "curl localhost:8080" with nothing said about being inside: the host dials
+            source, target = "host", subject
         if self.direction:
             source, _, target = (p.strip() for p in self.direction.partition("->"))
             if not source or not target:

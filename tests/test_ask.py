@@ -1,0 +1,304 @@
+"""`netwhy ask`: the intake reads English and Chinese, the conversation asks what splits the
+causes, answers come back as setup fields, and the diagnosis at the end names the cause."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from diagnose.cli import app
+from diagnose.conversation import AskResult, ask, how, set_field
+from diagnose.dialogue import converse
+from diagnose.errors import InputError
+from diagnose.intake import read
+
+runner = CliRunner()
+
+
+def _symptom(text: str) -> dict[str, Any]:
+    return dict(read(text).setup["symptoms"][0])
+
+
+# ----------------------------------------------------------------------------- the intake
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "target"),
+    [
+        ("why can't my VM reach the LAN?", "vm:vm", "lan"),
+        ("虚拟机桥接模式无法访问局域网", "vm:vm", "lan"),
+        ("容器做了端口映射外部还是访问不了", "lan", "container:container"),
+        ("宿主机ping不通NAT模式的虚拟机", "host", "vm:vm"),
+        ("my container can't reach the internet", "container:container", "internet"),
+        (
+            "Cannot access my container from another machine on port 8080",
+            "lan",
+            "container:container",
+        ),
+        ("容器app里连 mysql服务 报 Connection refused", "container:app", "container:mysql"),
+        ("VirtualBox host-only VM has no internet", "vm:vm", "internet"),
+    ],
+)
+def test_intake_reads_who_cannot_reach_whom(text: str, source: str, target: str) -> None:
+    symptom = _symptom(text)
+    assert (symptom["from"], symptom["to"]) == (source, target)
+
+
+def test_a_failing_clause_borrows_its_object_from_the_one_that_works() -> None:
+    symptom = _symptom("宿主机上能ping通容器IP 172.17.0.5，局域网里其他机器ping不通")
+    assert symptom == {
+        "id": "s1",
+        "from": "lan",
+        "to": "container:container",
+        "dial": "172.17.0.5",
+    }
+
+
+def test_intake_reads_modes_hypervisor_port_and_error() -> None:
+    reading = read(
+        "My VMware VM is on NAT and nobody on the LAN can ssh into it, connection timed out"
+    )
+    vm = reading.setup["vms"][0]
+    assert vm["hypervisor"] == "vmware"
+    assert vm["adapters"] == [{"mode": "nat"}]
+    assert reading.setup["symptoms"][0] == {
+        "id": "s1",
+        "from": "lan",
+        "to": "vm:vm",
+        "port": 22,
+        "says": "connection timed out",
+    }
+    kinds = {r.kind for r in reading.recognised}
+    assert {"technology", "hypervisor", "vm_mode", "direction", "says"} <= kinds
+
+
+def test_a_pasted_docker_run_line_is_read_by_the_loader() -> None:
+    reading = read("docker run -d -p 8080:80 --name web nginx, then curl localhost:8080 is refused")
+    web = reading.setup["docker"]["containers"][0]
+    assert web["name"] == "web"
+    assert web["ports"] == [{"published": "8080", "target": "80", "protocol": "tcp"}]
+    assert reading.setup["symptoms"][0]["to"] == "container:web"
+    assert reading.setup["symptoms"][0]["port"] == 8080
+
+
+def test_a_container_named_only_in_prose_has_an_unknown_mode() -> None:
+    """Left out, the mode would mean bridge: the intake does not know that."""
+    container = read("my container can't reach the internet").setup["docker"]["containers"][0]
+    assert container["network_mode_unknown"] is True
+
+
+def test_a_container_that_does_not_start_is_a_start_symptom() -> None:
+    text = "docker run -p 80:80 --name web nginx fails: Bind for 0.0.0.0:80 failed: port is already allocated"
+    assert _symptom(text) == {
+        "id": "s1",
+        "says": "port is already allocated",
+        "from": "container:web",
+        "type": "start",
+    }
+
+
+def test_an_empty_or_huge_question_is_refused() -> None:
+    with pytest.raises(InputError, match="empty"):
+        read("   ")
+    with pytest.raises(InputError, match="longer"):
+        read("x" * 20_001)
+
+
+# ----------------------------------------------------------------------------- answers
+
+
+def test_answers_fill_the_field_their_key_names() -> None:
+    setup: dict[str, Any] = {"vms": [{"name": "vm"}]}
+    set_field(setup, "vms[vm].hypervisor", "vmware")
+    set_field(setup, "vms[vm].adapters", "nat")
+    set_field(setup, "vm_networks[VMnet8].nat_service", "running")
+    set_field(setup, "host.ip_forward", "false")
+    set_field(setup, "symptoms[s1].port", "22")
+    assert setup == {
+        "vms": [{"name": "vm", "hypervisor": "vmware", "adapters": [{"mode": "nat"}]}],
+        "vm_networks": [{"name": "VMnet8", "nat_service": "running"}],
+        "host": {"ip_forward": False},
+        "symptoms": [{"id": "s1", "port": 22}],
+    }
+
+
+def test_a_description_replaces_the_intakes_made_up_entries() -> None:
+    setup: dict[str, Any] = {
+        "docker": {"containers": [{"name": "container", "network_mode_unknown": True}]}
+    }
+    set_field(setup, "docker", {"containers": [{"name": "container", "ports": ["8080:80"]}]})
+    assert setup["docker"]["containers"] == [{"name": "container", "ports": ["8080:80"]}]
+
+
+def test_an_answer_that_does_not_fit_names_its_key() -> None:
+    with pytest.raises(InputError) as caught:
+        ask("why can't my VM reach the LAN?", answers={"vms[vm].hypervisor": "vmwar"})
+    assert caught.value.field == "vms[vm].hypervisor"
+    assert "vmwar" in str(caught.value)
+
+
+# ----------------------------------------------------------------------------- the conversation
+
+
+def test_the_first_question_is_the_one_that_splits_the_outcomes() -> None:
+    result = ask("why can't my VM reach the LAN?")
+    assert result.status == "question"
+    q = result.questions[0]
+    assert q.key == "vms[vm].hypervisor"
+    assert q.choices == ["vmware", "virtualbox", "libvirt", "hyperv"]
+    assert q.outcomes >= 2
+    assert "hypervisor" in q.why  # WHY: the reason it is asked
+
+
+def test_a_conversation_ends_with_the_cause_and_its_fix() -> None:
+    text = "VMware VM on NAT: nobody on the LAN can ssh into it, connection timed out"
+    answers: dict[str, Any] = {}
+    result = ask(text)
+    for _ in range(6):
+        if result.status == "answer":
+            break
+        answers[result.questions[0].key] = "unknown"
+        result = ask(text, answers=answers)
+    assert result.status == "answer"
+    verdict = result.report.verdicts[0]
+    assert verdict.status == "blocked"
+    assert verdict.causes[0].rule == "VW008"
+    assert "VW008" in result.answer and "NAT" in result.answer
+
+
+def test_an_unknown_answer_is_not_asked_again() -> None:
+    first = ask("why can't my VM reach the LAN?")
+    key = first.questions[0].key
+    again = ask("why can't my VM reach the LAN?", answers={key: "unknown"})
+    assert key not in [q.key for q in again.questions]
+    assert again.asked == [key]
+
+
+def test_facts_pre_answer_questions() -> None:
+    result = ask(
+        "why can't my VM reach the LAN?",
+        facts={"vms[vm].hypervisor": "vmware", "vms[vm].adapters": "hostonly"},
+    )
+    assert result.report.verdicts[0].status == "blocked"
+    assert result.report.verdicts[0].causes[0].rule == "VW010"  # host-only: VMnet1 only
+
+
+def test_the_same_turn_gives_the_same_result() -> None:
+    args: dict[str, Any] = {"answers": {"vms[vm].hypervisor": "virtualbox"}}
+    one = ask("why can't my VM reach the LAN?", **args).model_dump_json()
+    two = ask("why can't my VM reach the LAN?", **args).model_dump_json()
+    assert one == two
+
+
+def test_chinese_questions_get_chinese_texts() -> None:
+    result = ask("虚拟机桥接模式无法访问局域网")
+    assert result.lang == "zh"
+    assert "虚拟化" in result.questions[0].text or "虚拟机" in result.questions[0].text
+    english = ask("虚拟机桥接模式无法访问局域网", lang="en")
+    assert english.questions[0].key == result.questions[0].key
+    assert english.questions[0].text != result.questions[0].text
+
+
+def test_without_a_technology_it_asks_which_one() -> None:
+    result = ask("it can't reach the LAN")
+    assert result.questions[0].key == "intake.technology"
+    assert result.questions[0].choices == ["vm", "docker"]
+    after = ask("it can't reach the LAN", answers={"intake.technology": "vm"})
+    assert after.setup["symptoms"][0] == {"id": "s1", "from": "vm:vm", "to": "lan"}
+
+
+def test_how_traces_a_conclusion_back_to_the_setup() -> None:
+    result = ask(
+        "My VMware VM is on NAT and nobody on the LAN can ssh into it",
+        facts={"vms[vm].listens": "0.0.0.0:22"},
+    )
+    steps = how(result.report)
+    assert steps[0].rule == result.report.verdicts[0].causes[0].rule
+    assert steps[0].depth == 0
+    assert any("symptoms[0]" in fact for step in steps for fact in step.facts)
+    assert max(step.depth for step in steps) >= 2  # through derived facts, not only inputs
+
+
+# ----------------------------------------------------------------------------- at the terminal
+
+
+def _script(replies: list[str]) -> tuple[Any, list[str]]:
+    said: list[str] = []
+    pending = iter(replies)
+
+    def read_reply(prompt: str) -> str:
+        said.append(prompt)
+        return next(pending)
+
+    return read_reply, said
+
+
+def test_the_prompt_answers_why_and_how_and_takes_a_choice_by_number() -> None:
+    read_reply, said = _script(["why", "how", "1", "", "", "", "", "", "", ""])
+    answers: dict[str, Any] = {}
+    result = converse(
+        "why can't my VM reach the LAN?",
+        facts={},
+        answers=answers,
+        lang=None,
+        read=read_reply,
+        say=said.append,
+    )
+    text = "\n".join(said)
+    assert "Which hypervisor runs vm?" in text
+    assert "The same mode name means different networks" in text  # why
+    assert answers["vms[vm].hypervisor"] == "vmware"  # choice 1
+    assert isinstance(result, AskResult)
+
+
+def test_a_bad_answer_at_the_prompt_is_asked_again() -> None:
+    read_reply, said = _script(["vmwar", "quit"])
+    answers: dict[str, Any] = {}
+    converse(
+        "why can't my VM reach the LAN?",
+        facts={},
+        answers=answers,
+        lang=None,
+        read=read_reply,
+        say=said.append,
+    )
+    assert answers == {}
+    assert any("does not fit" in line for line in said)
+
+
+def test_cli_without_input_prints_the_turn_as_json() -> None:
+    out = runner.invoke(app, ["ask", "why can't my VM reach the LAN?", "--no-input"])
+    assert out.exit_code == 1, out.output
+    turn = json.loads(out.output)
+    assert turn["status"] == "question"
+    assert turn["questions"][0]["key"] == "vms[vm].hypervisor"
+
+
+def test_cli_replays_answers_from_a_file(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("vms[vm].hypervisor: vmware\nvms[vm].adapters: hostonly\n")
+    out = runner.invoke(
+        app,
+        ["ask", "my VM can't reach the internet", "--answers", str(answers), "-f", "text"],
+    )
+    assert out.exit_code == 1, out.output
+    assert "BLOCKED" in out.output
+
+
+def test_cli_bad_fact_is_one_line_and_exit_2() -> None:
+    out = runner.invoke(app, ["ask", "my VM can't reach the LAN", "--fact", "novalue"])
+    assert out.exit_code == 2
+    assert "KEY=VALUE" in out.output
+    assert "Traceback" not in out.output
+
+
+def test_cli_bad_answers_file_names_the_file_and_line(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("a: [1\n")
+    out = runner.invoke(app, ["ask", "my VM can't reach the LAN", "--answers", str(answers)])
+    assert out.exit_code == 2
+    assert "answers.yaml" in out.output
