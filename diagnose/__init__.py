@@ -3,6 +3,7 @@
 import diagnose
 report = diagnose.why("setup.yaml")        # verdicts with paths, causes, fixes, questions
 report = diagnose.check({"docker": {...}})  # findings on a whole setup
+turn = diagnose.ask("why can't my VM reach the LAN?")  # the next question, or the answer
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "Report", "Setup", "check", "why"]
+__all__ = ["AskResult", "InputError", "Report", "Setup", "ask", "check", "why"]
 
 if TYPE_CHECKING:
     from diagnose.api import check, why
+    from diagnose.conversation import AskResult, ask
     from diagnose.errors import InputError
     from diagnose.model import Setup
     from diagnose.report import Report
 
 _LAZY = {
+    "ask": "diagnose.conversation",
+    "AskResult": "diagnose.conversation",
     "check": "diagnose.api",
     "why": "diagnose.api",
     "InputError": "diagnose.errors",

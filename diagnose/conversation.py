@@ -393,7 +393,8 @@ def ask(
     questions: list[AskQuestion] = []
     if intake_q is not None:
         questions = [intake_q]
-    elif not _decided(report):
+    else:
+        decided = _decided(report)
         splitting: list[tuple[int, int, AskQuestion]] = []
         free: list[AskQuestion] = []
         for order, q in enumerate(_candidates(report, done)):
@@ -406,9 +407,11 @@ def ask(
                 free.append(_ask_question(q, n))
             # n == 1: every answer leads to the same diagnosis: not worth asking
         # The choices that split the outcomes most first, then descriptions of the entries
-        # the path runs through, then the rule's own free questions.
+        # the path runs through, then the rule's own free questions. A blocked verdict is
+        # final unless a choice could still overturn it.
         questions = [q for *_, q in sorted(splitting, key=lambda s: (s[0], s[1]))]
-        questions += _describe(setup, done, lang) + free
+        if not decided:
+            questions += _describe(setup, done, lang) + free
     return AskResult(
         status="question" if questions else "answer",
         lang=lang,

@@ -589,6 +589,7 @@ def assemble(cat: Catalogue, run: Run, *, lang: str = "en", source: str | None =
         if not fact["kind"].startswith("__")
     }
     return Report(
+        lang=lang,
         source=source,
         verdicts=verdicts,
         findings=list(unique_findings.values()),

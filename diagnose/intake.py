@@ -179,6 +179,7 @@ class _Reader:
         self.lex = lexicon()
         self.recognised: list[Recognised] = []
         self.vm_dial: str | None = None  # a VM dialled by its address
+        self.mode_at: list[int] = []  # where each adapter's mode was named
 
     def note(self, kind: str, value: str, words: str) -> None:
         item = Recognised(kind=kind, value=value, text=words.strip())
@@ -195,12 +196,12 @@ class _Reader:
                 self.note("config", f"container {c['name']}", "docker run / compose")
         entity = self._entity(prose, setup)
         hypervisor = self._one("hypervisor", prose)
-        vm_mode = self._one("vm_mode", prose) if entity == "vm" else None
+        vm_modes = self._vm_modes(prose) if entity == "vm" else []
         os_ = self._one("os", prose)
         platform = self._one("platform", prose)
         names = self._names(prose)
         if entity == "vm":
-            self._vm(setup, names, hypervisor, vm_mode, prose)
+            self._vm(setup, names, hypervisor, vm_modes, prose)
         elif entity == "docker":
             self._docker(setup, names, prose)
         host = setup.setdefault("host", {})
@@ -260,23 +261,61 @@ class _Reader:
                 self.note("name", name, m.group(0))
         return out
 
+    def _vm_modes(self, text: str) -> list[tuple[str, int]]:
+        """The adapter modes named, with where: one per adapter ("网卡1是NAT，网卡2是host-only"),
+        or the one it was changed to ("改成了桥接", "switched to bridged"); else the first."""
+        hits = _hits(self.lex["vm_mode"], text, "vm_mode")
+        kept: list[Hit] = []
+        for h in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
+            if kept and h.start < kept[-1].end:
+                continue
+            kept.append(h)
+        if not kept:
+            return []
+        several = re.search(
+            r"(网卡|adapter|nic)\s*(2|二|two)|second (adapter|nic)|两块网卡|two adapters",
+            text,
+            re.I,
+        )
+        if several:
+            modes = list(dict.fromkeys(h.value for h in kept))
+            for h in kept:
+                self.note("vm_mode", h.value, h.text)
+            return [(m, next(h.start for h in kept if h.value == m)) for m in modes]
+        changed = [
+            h
+            for h in kept
+            if re.search(
+                r"(改成|改为|换成|切换到|切到|设置成|changed? (it )?to|switched (it )?to|now)\s*(了)?\s*\S{0,3}$",
+                text[max(0, h.start - 16) : h.start],
+                re.I,
+            )
+        ]
+        chosen = changed[-1] if changed else kept[0]
+        self.note("vm_mode", chosen.value, chosen.text)
+        return [(chosen.value, chosen.start)]
+
     def _vm(
         self,
         setup: dict[str, Any],
         names: list[str],
         hypervisor: str | None,
-        mode: str | None,
+        modes: list[tuple[str, int]],
         text: str,
     ) -> None:
         vm: dict[str, Any] = {"name": names[0] if names else "vm"}
         if hypervisor:
             vm["hypervisor"] = hypervisor
-        if mode:
-            adapter: dict[str, Any] = {"mode": mode}
+        if modes:
+            adapters = []
+            for mode, _ in modes:
+                adapter: dict[str, Any] = {"mode": mode}
+                adapters.append(adapter)
             net = re.search(r"\b(vmnet\d+|vboxnet\d+|virbr\d+)\b", text, re.I)
-            if net:
-                adapter["network"] = net.group(1).lower().replace("vmnet", "VMnet")
-            vm["adapters"] = [adapter]
+            if net and len(adapters) == 1:
+                adapters[0]["network"] = net.group(1).lower().replace("vmnet", "VMnet")
+            vm["adapters"] = adapters
+            self.mode_at = [at for _, at in modes]
         setup["vms"] = [vm]
         if _find(self.lex["endpoint"]["other"], text):
             setup["vms"].append(
@@ -355,7 +394,7 @@ class _Reader:
                     if r.start() > best:
                         best, role = r.start(), value
             self.note("address", f"{m.group(0)} ({role or 'unplaced'})", m.group(0))
-            self._place(setup, role, addr, prefix, entity)
+            self._place(setup, role, addr, prefix, entity, m.start())
 
     def _place(
         self,
@@ -364,6 +403,7 @@ class _Reader:
         addr: str,
         prefix: str | None,
         entity: str | None,
+        at_pos: int = 0,
     ) -> None:
         if role == "lan" and prefix:
             net = ipaddress.ip_network(f"{addr}/{prefix}", strict=False)
@@ -378,10 +418,23 @@ class _Reader:
             host = setup.setdefault("host", {})
             if not host.get("interfaces"):
                 host["interfaces"] = [iface]
-        elif role == "vm" and setup.get("vms"):
-            adapters = setup["vms"][0].get("adapters")
-            if adapters:
-                adapters[0].setdefault("address", f"{addr}/{prefix or 24}")
+        elif (
+            role in ("vm", None)
+            and entity == "vm"
+            and setup.get("vms")
+            and self.mode_at
+            and not (
+                prefix
+                and ipaddress.ip_network(f"{addr}/{prefix}", strict=False).network_address
+                == ipaddress.ip_address(addr)
+            )
+        ):  # an address, not a subnet
+            # The adapter whose mode was named last before the address ("网卡2是 host-only X").
+            adapters = setup["vms"][0].get("adapters") or []
+            before = [i for i, at in enumerate(self.mode_at) if at < at_pos]
+            if adapters and (role == "vm" or (before and at_pos - self.mode_at[before[-1]] < 24)):
+                index = before[-1] if before else 0
+                adapters[index].setdefault("address", f"{addr}/{prefix or 24}")
         elif role == "container" and setup.get("docker", {}).get("containers"):
             setup["docker"]["containers"][0].setdefault("ip", addr)
 

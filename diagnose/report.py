@@ -119,6 +119,7 @@ class Report(Out):
     """A whole diagnosis."""
 
     schema_version: str = SCHEMA_VERSION
+    lang: str = Field("en", description="the language of the texts")
     source: str | None = None
     verdicts: list[Verdict]
     findings: list[Finding]

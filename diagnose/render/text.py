@@ -13,8 +13,15 @@ _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2",
 
 
 class _Style:
-    def __init__(self, fancy: bool) -> None:
+    def __init__(self, fancy: bool, lang: str = "en") -> None:
         self.fancy = fancy
+        self.lang = lang
+
+    def w(self, key: str, **params: object) -> str:
+        """A word of the text layout, in the report's language (knowledge/<lang>/report.yaml)."""
+        from diagnose.diagnosis import report_phrase
+
+        return report_phrase(f"text_{key}", self.lang, **params)
 
     def __call__(self, text: str, colour: str) -> str:
         if not self.fancy:
@@ -41,7 +48,7 @@ class _Style:
 
     def severity(self, severity: str | None) -> str:
         if severity is None:
-            return "candidate"
+            return self.w("candidate")
         colour = {"error": "red", "warning": "yellow", "info": "cyan"}[severity]
         return self(severity, colour)
 
@@ -53,10 +60,10 @@ def _indent(text: str, prefix: str) -> str:
 def _fixes(fixes: Iterable[FixOut], prefix: str, st: _Style) -> list[str]:
     out = []
     for fix in fixes:
-        tags = ["changes config" if fix.persistent else "no lasting change"]
+        tags = [st.w("changes_config") if fix.persistent else st.w("no_lasting_change")]
         if fix.risky:
-            tags.append("risky")
-        out.append(f"{prefix}fix: {fix.text} ({', '.join(tags)})")
+            tags.append(st.w("risky"))
+        out.append(f"{prefix}{st.w('fix')}: {fix.text} ({', '.join(tags)})")
         if fix.command:
             out.append(_indent(fix.command, prefix + "  $ "))
         if fix.config:
@@ -69,7 +76,7 @@ def _hop(hop: Hop, last: bool, st: _Style) -> str:
     mark = st.mark(hop.status) if hop.reached or hop.status == "blocked" else st("[--]", "dim")
     line = f"    {st.branch(last)} {mark} {hop.label}"
     if hop.status == "blocked":
-        line += st(f"  <- breaks here ({hop.rule})", "red")
+        line += st(f"  <- {st.w('breaks_here')} ({hop.rule})", "red")
     return line + st(cite, "dim")
 
 
@@ -79,17 +86,17 @@ def _question(q: Question, st: _Style, prefix: str = "    ") -> list[str]:
         shown = [
             c if c == lab else f"{c} ({lab})" for c, lab in zip(q.choices, q.labels, strict=True)
         ]
-        lines.append(f"{prefix}  choices: {', '.join(shown)}")
+        lines.append(f"{prefix}  {st.w('choices')}: {', '.join(shown)}")
     if q.why:
-        lines.append(f"{prefix}  why I ask: {q.why}")
+        lines.append(f"{prefix}  {st.w('why_i_ask')}: {q.why}")
     if q.assumed:
-        lines.append(f"{prefix}  meanwhile assumed the usual answer")
+        lines.append(f"{prefix}  {st.w('meanwhile_assumed')}")
     return lines
 
 
 def _cause(i: int, c: Cause, st: _Style) -> list[str]:
-    kind = st.severity(c.severity) if c.certain else st("possible", "yellow")
-    where = f" (hop {c.hop})" if c.hop is not None else ""
+    kind = st.severity(c.severity) if c.certain else st(st.w("possible"), "yellow")
+    where = f" ({st.w('hop', hop=c.hop)})" if c.hop is not None else ""
     lines = [f"    {i}. [{kind}] {c.rule} {c.title}{where} [{' '.join(c.claims)}]"]
     lines += _fixes(c.fixes, "       ", st)
     return lines
@@ -99,29 +106,27 @@ def verdict(v: Verdict, st: _Style) -> list[str]:
     """One verdict: the question, the answer, the path, causes, fixes and questions."""
     lines = [st(f"{v.symptom}: {v.question}", "bold"), f"  {st.status(v.status)} {v.summary}"]
     if v.path:
-        lines.append(f"  path ({v.route}):")
+        lines.append(f"  {st.w('path')} ({v.route}):")
         for i, hop in enumerate(v.path):
             lines.append(_hop(hop, i == len(v.path) - 1, st))
             for text in hop.assumptions:
-                lines.append(st(f"          assumed: {text}", "dim"))
+                lines.append(st(f"          {st.w('assumed')}: {text}", "dim"))
     if v.causes:
-        lines.append("  causes:")
+        lines.append(f"  {st.w('causes')}:")
         for i, cause in enumerate(v.causes, start=1):
             lines += _cause(i, cause, st)
     if v.questions:
-        lines.append("  to settle what is unknown:")
+        lines.append(f"  {st.w('to_settle')}:")
         for q in v.questions:
             lines += _question(q, st)
     if v.alternatives:
-        lines.append(
-            st(f"  ({len(v.alternatives)} other route(s) considered; see --format json)", "dim")
-        )
+        lines.append(st(f"  ({st.w('other_routes', count=len(v.alternatives))})", "dim"))
     return lines
 
 
 def render_why(report: Report, *, fancy: bool = False) -> str:
     """The verdicts of a report, then its other findings in short."""
-    st = _Style(fancy)
+    st = _Style(fancy, report.lang)
     lines: list[str] = []
     for v in report.verdicts:
         lines += verdict(v, st)
@@ -129,7 +134,7 @@ def render_why(report: Report, *, fancy: bool = False) -> str:
     cited = {c.rule for v in report.verdicts for c in v.causes}
     others = [f for f in report.findings if f.rule not in cited]
     if others:
-        lines.append(st("Also found in the setup:", "bold"))
+        lines.append(st(f"{st.w('also_found')}:", "bold"))
         for f in others:
             lines.append(f"  {st.severity(f.severity)} {f.rule} {f.title}")
     return "\n".join(lines).rstrip() + "\n"
@@ -137,7 +142,7 @@ def render_why(report: Report, *, fancy: bool = False) -> str:
 
 def render_check(report: Report, *, fancy: bool = False) -> str:
     """Findings, most severe first, each with its explanation and fixes."""
-    st = _Style(fancy)
+    st = _Style(fancy, report.lang)
     where = report.source or "<setup>"
     lines: list[str] = []
     for f in report.findings:
@@ -153,7 +158,7 @@ def render_check(report: Report, *, fancy: bool = False) -> str:
     for f in report.findings:
         counts[f.severity] = counts.get(f.severity, 0) + 1
     summary = ", ".join(f"{counts[s]} {s}" for s in ("error", "warning", "info") if s in counts)
-    lines.append(f"{where}: {summary or 'no findings'}")
+    lines.append(f"{where}: {summary or st.w('no_findings')}")
     if report.verdicts:
         lines.append("")
         for v in report.verdicts:
