@@ -386,9 +386,17 @@ def ask(
     intake_q: AskQuestion | None = None
     if reading.entity is None and "intake.technology" not in done:
         intake_q = _intake_question("intake-technology", lang)
-    elif not setup.get("symptoms") and "intake.direction" not in done:
+    elif "intake.direction" not in done and not (setup.get("symptoms") and reading.sure):
+        # No direction, or one guessed rather than read: ask, the guess first.
+        guess = [
+            f"{sy['from']} -> {sy['to']}"
+            for sy in setup.get("symptoms", [])[:1]
+            if sy.get("from") and sy.get("to")
+        ]
         choices = _direction_choices([*reading.endpoints, "lan", "host", "internet"])
-        intake_q = _intake_question("intake-direction", lang, list(dict.fromkeys(choices))[:12])
+        intake_q = _intake_question(
+            "intake-direction", lang, list(dict.fromkeys(guess + choices))[:12]
+        )
     report = _diagnose(setup, lang) if setup else _diagnose({}, lang)
     questions: list[AskQuestion] = []
     if intake_q is not None:

@@ -87,6 +87,7 @@ class Reading:
     recognised: list[Recognised]
     entity: str | None = None  # "vm" or "docker": what the question is about
     symptom: bool = False  # a direction could be read
+    sure: bool = False  # ...from clear words ("from the LAN", "容器里", "curl X"), not guessed
     endpoints: list[str] = field(default_factory=list)  # endpoints mentioned, for the choices
 
 
@@ -180,6 +181,7 @@ class _Reader:
         self.recognised: list[Recognised] = []
         self.vm_dial: str | None = None  # a VM dialled by its address
         self.mode_at: list[int] = []  # where each adapter's mode was named
+        self.sure = False  # the direction was read from clear words, not guessed
 
     def note(self, kind: str, value: str, words: str) -> None:
         item = Recognised(kind=kind, value=value, text=words.strip())
@@ -222,6 +224,7 @@ class _Reader:
             entity=entity,
             symptom=symptom,
             endpoints=endpoints,
+            sure=self.sure or self.direction is not None,
         )
 
     def _one(self, table: str, text: str) -> str | None:
@@ -545,25 +548,14 @@ class _Reader:
         if start and containers and not self.direction:
             owner = self._port_owner(setup, text) or containers[0]["name"]
             symptom.update({"from": f"container:{owner}", "type": "start"})
+            self.sure = True
             self.note("direction", f"container:{owner} does not start", start)
             setup["symptoms"] = [symptom]
             return True, endpoints
         source, target = self._direction(text, mentions, subject, setup)
         if subject and subject.startswith("vm:"):
             source, target = (self._vm_address(setup, e, subject) for e in (source, target))
-        if (
-            subject
-            and subject.startswith("container:")
-            and (source, target) == (subject, "host")
-            and re.search(r"\b(localhost|127\.0\.0\.1)\b", text)
-            and not re.search(
-                r"(容器|container)\S{0,6}\s*(里|内|中)|\b(inside|in|from|within) (the |my )?container",
-                text,
-                re.I,
-            )
-        ):
-            # "curl localhost:8080" with nothing said about being inside: the host dials
-            source, target = "host", subject
+
         if self.direction:
             source, _, target = (p.strip() for p in self.direction.partition("->"))
             if not source or not target:
@@ -634,7 +626,9 @@ class _Reader:
             a = clauses[j][0]
             inside = [h for h in mentions if a <= h.start < b]
         part = text[a:b]
+        self.sure = False
         source, target = self._order(part, [_shift(h, -a) for h in inside], subject)
+        sure = self.sure
         if source is not None and target is None:
             # "the LAN can't": the object is what worked for another (its target) or the subject
             ok_targets = [
@@ -660,6 +654,21 @@ class _Reader:
                 source, target = "lan", subject
         if target is None and source == subject:
             target = self._dialled_endpoint(part, setup)
+        if (
+            subject
+            and subject.startswith("container:")
+            and (source, target) == (subject, "host")
+            and re.search(r"\b(localhost|127\.0\.0\.1)\b", part)
+            and not re.search(r"\bhost\b|宿主", part.replace("localhost", ""), re.I)
+            and not re.search(
+                r"(容器|container)\S{0,6}\s*(里|内|中)|\b(inside|in|from|within) (the |my )?container",
+                text,
+                re.I,
+            )
+        ):
+            # "curl localhost:8080" with nothing said about being inside: the host dials
+            source, target = "host", subject
+        self.sure = sure
         return source, target
 
     def _order(
@@ -682,16 +691,19 @@ class _Reader:
             ):
                 rest = [d.value for d in dialled if d.value != h.value]
                 rest += [v for v in values if v != h.value]
+                self.sure = bool(rest)
                 return h.value, rest[0] if rest else None
         if dialled and len(values) >= 2:
             target = dialled[0].value
             source = next(v for v in values if v != target)
+            self.sure = True
             return source, target
         for f in _find(self.lex["from"], part):
             after = [h for h in inside if 0 <= h.start - f.end() <= 12]
             if after and f.group(0) != "在":
                 source = after[0].value
                 rest = [v for v in values if v != source]
+                self.sure = bool(rest)
                 return source, rest[0] if rest else None
         verbs = _find(self.lex["verb"], part) or _find(self.lex["failure"], part)
         passive = _find(self.lex["passive"], part)
@@ -712,6 +724,8 @@ class _Reader:
             if ahead:
                 source = ahead[-1]
                 rest = [x for x in behind if x != source] or [x for x in values if x != source]
+                # "A can't reach B": subject before the verb, object after it.
+                self.sure = bool(behind) and len(ahead) == 1
                 return source, rest[0] if rest else None
         return values[0], values[1]
 
