@@ -358,15 +358,19 @@ class _Reader:
                     docker["networks"] = [{"name": target, "driver": "bridge"}]
         if _find(self.lex["endpoint"]["other"], text) and len(containers) == 1:
             containers.append({"name": "container2", "network_mode_unknown": True})
-        ports = [int(p) for p in self._ports(text)]
+        self._ports(text)
         published = _find(self.lex["publish"], text)
         first = containers[0]
         if published and not first.get("ports") and first.get("network_mode") != "host":
             self.note("publish", "ports published", published[0].group(0))
-            if len(ports) >= 2:
-                first["ports"] = [f"{ports[0]}:{ports[1]}"]
-            elif len(ports) == 1:
-                first["ports"] = [f"{ports[0]}:{ports[0]}"]
+            # Only a mapping written out ("8080:80", "8080->80", "8080映射到80") says which
+            # port goes where; a lone number leaves the publish for the diagnosis to ask.
+            pair = re.search(
+                r"(?<![\d.:])(\d{1,5}) ?(?::|->|→|=>|映射到|转发到|maps? to)[^\d\n]{0,12}?(\d{1,5})(?![\d.])",
+                text,
+            )
+            if pair and all(0 < int(p) < 65536 for p in pair.groups()):
+                first["ports"] = [f"{pair.group(1)}:{pair.group(2)}"]
 
     def _ports(self, text: str) -> list[str]:
         out: list[str] = []
@@ -456,6 +460,15 @@ class _Reader:
                 kind = "container" if name in containers else "vm"
                 hits.append(Hit("endpoint", f"{kind}:{name}", m.start(), m.end(), m.group(0)))
         hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+        named = [h for h in hits if ":" in h.value]
+        # "容器api", "container `web`": the name says which one, not the word before it.
+        hits = [
+            h
+            for h in hits
+            if not (
+                h.value in ("container", "vm") and any(0 <= n.start - h.end <= 2 for n in named)
+            )
+        ]
         kept: list[Hit] = []
         for h in hits:
             if kept and h.start < kept[-1].end:
@@ -589,6 +602,8 @@ class _Reader:
         }
         if endpoint in host_addrs or endpoint == setup.get("lan", {}).get("gateway"):
             return endpoint
+        if endpoint.endswith(".1") and not endpoint.startswith("192.168.1."):
+            return "host"  # the host's side of a virtual network (VMnet8, vboxnet0, virbr0)
         self.vm_dial = endpoint
         return subject
 
@@ -643,8 +658,18 @@ class _Reader:
                 target = subject
             if target is None:
                 target = self._dialled_endpoint(part, setup)
+        if (
+            target == "host"
+            and subject
+            and source in ("lan", "internet")
+            and _find(self.lex["publish"], text)
+        ):
+            # "the LAN opens http://宿主机IP:8080" with a forward or -p: it means the VM/container
+            target = subject
         if source is None and target is not None and subject and subject != target:
             source = subject
+        elif source is None and target is not None and target == subject:
+            source = "host"  # a command with no place said: typed on the person's own machine
         if source is None and target is None and subject:
             publish = _find(self.lex["publish"], text)
             outward = [h.value for h in mentions if h.value in ("lan", "internet")]
