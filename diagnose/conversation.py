@@ -276,6 +276,11 @@ def _intake_question(qid: str, lang: str, choices: list[str] | None = None) -> A
     )
 
 
+def _any_described(setup: dict[str, Any], done: set[str]) -> bool:
+    """Whether the VM or the containers the question is about were described already."""
+    return any(k == "docker" or k.startswith(("vms[", "docker.containers[")) for k in done)
+
+
 def _covered(key: str, done: set[str]) -> bool:
     return any(key.startswith((d + ".", d + "[")) for d in done if d != key)
 
@@ -418,8 +423,13 @@ def ask(
         # the path runs through, then the rule's own free questions. A blocked verdict is
         # final unless a choice could still overturn it.
         questions = [q for *_, q in sorted(splitting, key=lambda s: (s[0], s[1]))]
+        described = _describe(setup, done, lang)
         if not decided:
-            questions += _describe(setup, done, lang) + free
+            questions += described + free
+        elif not questions and described and not _any_described(setup, done):
+            # Blocked on what the question alone says: what it left out reads as absent (no
+            # port forward, no network) to the rules. Have the entry described once first.
+            questions = described[:1]
     return AskResult(
         status="question" if questions else "answer",
         lang=lang,
