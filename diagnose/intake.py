@@ -182,6 +182,7 @@ class _Reader:
         self.vm_dial: str | None = None  # a VM dialled by its address
         self.mode_at: list[int] = []  # where each adapter's mode was named
         self.sure = False  # the direction was read from clear words, not guessed
+        self.entity_kind: str | None = None
 
     def note(self, kind: str, value: str, words: str) -> None:
         item = Recognised(kind=kind, value=value, text=words.strip())
@@ -197,6 +198,7 @@ class _Reader:
             for c in pasted.get("docker", {}).get("containers", []):
                 self.note("config", f"container {c['name']}", "docker run / compose")
         entity = self._entity(prose, setup)
+        self.entity_kind = entity
         hypervisor = self._one("hypervisor", prose)
         vm_modes = self._vm_modes(prose) if entity == "vm" else []
         os_ = self._one("os", prose)
@@ -506,6 +508,10 @@ class _Reader:
             return f"container:{containers[0]}" if containers else None
         if h.value == "address":
             return None
+        if h.value == "it":
+            if self.entity_kind == "vm" and vms:
+                return f"vm:{vms[0]}"
+            return f"container:{containers[0]}" if containers else None
         if h.value == "other":
             if ("vm" in h.text.lower() or "虚拟机" in h.text) and len(vms) > 1:
                 return f"vm:{vms[1]}"
@@ -750,7 +756,7 @@ class _Reader:
                 source = ahead[-1]
                 rest = [x for x in behind if x != source] or [x for x in values if x != source]
                 # "A can't reach B": subject before the verb, object after it.
-                self.sure = bool(behind) and len(ahead) == 1
+                self.sure = any(x != source for x in behind)
                 return source, rest[0] if rest else None
         return values[0], values[1]
 
