@@ -699,6 +699,8 @@ class _Reader:
         ):
             # "curl localhost:8080" with nothing said about being inside: the host dials
             source, target = "host", subject
+        if (source, target) == ("lan", subject) and _find(self.lex["publish"], text):
+            sure = True  # "做了端口映射，外部访问不了": a publish is for the outside to come in
         self.sure = sure
         return source, target
 
