@@ -91,7 +91,8 @@ def test_why_exit_code_zero_when_reachable(fine: Path) -> None:
 
 def test_why_markdown(blocked: Path) -> None:
     result = runner.invoke(app, ["why", str(blocked), "--format", "markdown"])
-    assert result.stdout.startswith("## Verdicts")
+    assert result.stdout.startswith("## Answer\n\n- ❌ **s1**")
+    assert "\n## Verdicts\n" in result.stdout and "```mermaid" in result.stdout
     assert "| 80 | the app in web listening on port 80/tcp | ❌ blocked | DP001 |" in result.stdout
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from diagnose.batch import INPUT_RULES, FileResult, Summary, summarize
+from diagnose.render.markdown import answer, diagram
 from diagnose.render.text import _fixes, _indent, _Style
 from diagnose.report import SCHEMA_VERSION, Finding
 
@@ -111,6 +112,11 @@ def render_markdown(results: list[FileResult]) -> str:
     """A table of findings, then their explanations (for PR comments and chat)."""
     s = summarize(results)
     lines = ["## netwhy check", "", _summary_line(s), ""]
+    verdicts = [(r.file, v) for r in results if r.report for v in r.report.verdicts]
+    for file, v in verdicts:  # the short answers of the symptoms the setups describe
+        lines += [("" if len(results) == 1 else f"`{file}`: ") + line for line in answer(v)]
+    if verdicts:
+        lines.append("")
     rows = [(r, f) for r in results for f in r.findings]
     if rows:
         lines += ["| where | severity | rule | finding |", "|---|---|---|---|"]
@@ -131,4 +137,9 @@ def render_markdown(results: list[FileResult]) -> str:
                 if fix.config:
                     lines += ["  ```", *("  " + x for x in fix.config.splitlines()), "  ```"]
             lines.append("")
+    reports = [r.report for r in results if r.report is not None]
+    if len(reports) == 1:  # one setup: its topology (a batch of many would be a wall)
+        chart = diagram(reports[0])
+        if chart:
+            lines += ["### Topology", "", *chart, ""]
     return "\n".join(lines).rstrip() + "\n"

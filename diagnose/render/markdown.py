@@ -1,10 +1,16 @@
-"""Reports as Markdown: the short answer first, then the path, causes and fixes."""
+"""Reports as Markdown for chats and issues: the short answer first (a line or two per verdict),
+then each verdict's path, causes, fixes and questions, a Mermaid diagram of the topology with
+the hops where paths break marked (see diagnose/render/mermaid.py), and the findings.
+"""
 
 from __future__ import annotations
 
+from diagnose.render import mermaid
 from diagnose.report import FixOut, Report, Verdict
 
 _MARK = {"pass": "✅", "blocked": "❌", "unknown": "❔"}
+_HOP_OF = {"reachable": "pass", "blocked": "blocked", "unknown": "unknown"}
+_SEVERITIES = ("error", "warning", "info")
 
 
 def _cell(text: str) -> str:
@@ -22,6 +28,45 @@ def _fix(fix: FixOut) -> list[str]:
     if fix.config:
         lines += ["  ```", *("  " + line for line in fix.config.splitlines()), "  ```"]
     return lines
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def answer(v: Verdict) -> list[str]:
+    """The short answer to one verdict: the summary, then the first fix or question."""
+    rule = next((c.rule for c in v.causes if c.certain), None)
+    lines = [
+        f"- {_MARK[_HOP_OF[v.status]]} **{v.symptom}** {v.question}: {v.summary}"
+        + (f" (`{rule}`)" if rule and v.status == "blocked" else "")
+    ]
+    fix = next((f for c in v.causes if c.certain for f in c.fixes), None)
+    if v.status != "reachable" and fix is not None:
+        how = f" `{_first_line(fix.command)}`" if fix.command else ""
+        lines.append(f"  Fix: {fix.text}{how}")
+    elif v.status != "reachable" and v.questions:
+        lines.append(f"  To settle it: {v.questions[0].text}")
+    return lines
+
+
+def answers(report: Report) -> list[str]:
+    """The short answer of a whole report: one or two lines per verdict, or the count of
+    findings when there are no symptoms."""
+    if report.verdicts:
+        return [line for v in report.verdicts for line in answer(v)]
+    counts = {s: sum(1 for f in report.findings if f.severity == s) for s in _SEVERITIES}
+    found = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    if not found:
+        return ["No findings."]
+    first = report.findings[0]
+    return [f"{found}; first: **{first.title}** (`{first.rule}`)"]
+
+
+def diagram(report: Report) -> list[str]:
+    """The topology as a fenced Mermaid block, or nothing when there is no device to draw."""
+    chart = mermaid.render(report)
+    return ["```mermaid", *chart.splitlines(), "```"] if chart else []
 
 
 def verdict(v: Verdict) -> list[str]:
@@ -53,12 +98,15 @@ def verdict(v: Verdict) -> list[str]:
 
 
 def render(report: Report) -> str:
-    """The whole report: verdicts, then findings."""
-    lines: list[str] = []
+    """The whole report: the short answer, the verdicts, the topology, then findings."""
+    lines: list[str] = ["## Answer", "", *answers(report), ""]
     if report.verdicts:
         lines += ["## Verdicts", ""]
         for v in report.verdicts:
             lines += verdict(v)
+    chart = diagram(report)
+    if chart:
+        lines += ["## Topology", "", *chart, ""]
     lines += ["## Findings", ""]
     if not report.findings:
         lines.append("No findings.")
