@@ -25,6 +25,9 @@ demo: $(VENV)/.installed
 		if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 		echo; \
 	done
+	@echo '=== netwhy ask 虚拟机桥接模式无法访问局域网 --answers examples/ask/bridged-answers.yaml'
+	@$(BIN)/netwhy ask 虚拟机桥接模式无法访问局域网 --answers examples/ask/bridged-answers.yaml \
+		--format text; rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check diagnose tests benchmarks
