@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["AskResult", "InputError", "Report", "Setup", "ask", "check", "why"]
+__all__ = ["AskResult", "InputError", "Report", "Setup", "ask", "check", "redact_report", "why"]
 
 if TYPE_CHECKING:
     from diagnose.api import check, why
     from diagnose.conversation import AskResult, ask
     from diagnose.errors import InputError
     from diagnose.model import Setup
+    from diagnose.redact import redact_report
     from diagnose.report import Report
 
 _LAZY = {
@@ -28,6 +29,7 @@ _LAZY = {
     "InputError": "diagnose.errors",
     "Setup": "diagnose.model",
     "Report": "diagnose.report",
+    "redact_report": "diagnose.redact",
 }
 
 

@@ -53,6 +53,12 @@ RulesOpt = Annotated[
 LangOpt = Annotated[
     str, typer.Option("--lang", help="language of the texts", callback=lambda v: _lang(v))
 ]
+RedactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--redact", help="replace addresses and names by stable placeholders, to share the output"
+    ),
+]
 
 
 def _fail(message: str) -> NoReturn:
@@ -130,6 +136,7 @@ def why(
     format: FormatOpt = Format.text,
     rules: RulesOpt = None,
     lang: LangOpt = "en",
+    redact: RedactOpt = False,
 ) -> None:
     """Answer each symptom: reachable, blocked or unknown, hop by hop, with causes and fixes.
 
@@ -139,6 +146,11 @@ def why(
     from diagnose.render.text import render_why
 
     report = api_why(_setup_source(setup), rules=rules or (), lang=lang)
+    if redact:
+        from diagnose.diagnosis import engine_for
+        from diagnose.redact import redact_report
+
+        report = redact_report(report, catalogue=engine_for(tuple(rules or ())).catalogue)
     _emit_report(report, format, render_why)
     if any(v.status != "reachable" for v in report.verdicts):
         raise typer.Exit(ExitCode.FINDINGS)
@@ -265,6 +277,7 @@ def check(
     ] = None,
     rules: RulesOpt = None,
     lang: LangOpt = "en",
+    redact: RedactOpt = False,
 ) -> None:
     """Check config files (compose, docker inspect, docker run, .vmx, VirtualBox, libvirt,
     Vagrantfiles, host facts, netwhy setups) and report findings like a linter."""
@@ -309,6 +322,11 @@ def check(
     results = check_many(files, options, progress)
     if progress:
         sys.stderr.write("\r\x1b[K")
+    if redact:
+        from diagnose.diagnosis import engine_for
+        from diagnose.redact import redact_results
+
+        results = redact_results(results, catalogue=engine_for(tuple(rules or ())).catalogue)
     # Unusable inputs: one line each on stderr (and as IN001/IN002 findings in JSON/SARIF).
     for result in results:
         for finding in result.findings:
