@@ -276,6 +276,7 @@ class Redactor:
         self._counts: dict[str, int] = {}
         self._taken: set[str] = set()  # every original name, lower-cased
         self._pattern: re.Pattern[str] | None = None
+        self._done: dict[str, str] = {}  # text -> redacted text
 
     # ---------------------------------------------------------------------------- learning
 
@@ -540,7 +541,10 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """A text with every address and known name replaced."""
-        return self._regex().sub(self._replace, text)
+        done = self._done.get(text)
+        if done is None:
+            done = self._done[text] = self._regex().sub(self._replace, text)
+        return done
 
     def path(self, path: str) -> str:
         """A file path: absolute ones keep only the file name (no home folders)."""
@@ -564,7 +568,7 @@ class Redactor:
         """The report with addresses and names replaced and fact ids recomputed."""
         data = report.model_dump(mode="json")
         self._lang = str(data.get("lang") or "en")
-        ids = self._fact_ids(data["facts"])
+        facts = self._facts(data["facts"])  # first: the trace and findings name their ids
         out: dict[str, Any] = {}
         for key, value in data.items():
             if key == "verdicts":
@@ -574,7 +578,7 @@ class Redactor:
             elif key == "questions":
                 out[key] = [self._question(q) for q in value]
             elif key == "facts":
-                out[key] = self._facts(value, ids)
+                out[key] = facts
             elif key == "trace":
                 out[key] = [
                     {
@@ -760,10 +764,11 @@ class Redactor:
             self._ids[fid] = f"{kind}:{digest[:16]}"
         return self._ids[fid]
 
-    def _facts(
-        self, facts: Mapping[str, Mapping[str, Any]], ids: Mapping[str, str]
-    ) -> dict[str, Any]:
+    def _facts(self, facts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The facts redacted, under ids hashed from the redacted facts (the old ids hashed
+        the names); the old id -> new id map is kept for the trace and findings."""
         out: dict[str, Any] = {}
+        taken = set(self._ids.values())
         vias: dict[str, str] = {}
         for fid, fact in facts.items():
             new = self.data(fact, FACT_EXEMPT)
@@ -775,28 +780,19 @@ class Redactor:
                 new["via"] = vias[via]
             elif "via" in new:
                 new["via"] = self.data(new["via"])  # a route's gateway address
-            out[ids[fid]] = new
+            if fid not in self._ids:
+                key = json.dumps(new, sort_keys=True, ensure_ascii=False)
+                kind = fid.split(":", 1)[0]
+                n = 0
+                while True:
+                    digest = hashlib.sha1(f"{key} {n}".encode()).hexdigest()[:16]
+                    if f"{kind}:{digest}" not in taken:
+                        break
+                    n += 1
+                taken.add(f"{kind}:{digest}")
+                self._ids[fid] = f"{kind}:{digest}"
+            out[self._ids[fid]] = new
         return out
-
-    def _fact_ids(self, facts: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-        """Old fact id -> an id hashed from the redacted fact (the old one hashed the names)."""
-        ids: dict[str, str] = {}
-        taken = set(self._ids.values())
-        for fid, fact in facts.items():
-            if fid in self._ids:
-                ids[fid] = self._ids[fid]
-                continue
-            key = json.dumps(self.data(fact, FACT_EXEMPT), sort_keys=True, ensure_ascii=False)
-            kind = fid.split(":", 1)[0]
-            n = 0
-            while True:
-                digest = hashlib.sha1(f"{key} {n}".encode()).hexdigest()[:16]
-                if f"{kind}:{digest}" not in taken:
-                    break
-                n += 1
-            taken.add(f"{kind}:{digest}")
-            ids[fid] = self._ids[fid] = f"{kind}:{digest}"
-        return ids
 
 
 def redact_report(
