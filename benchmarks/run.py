@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--no-check", action="store_true", help="skip the `check` throughput")
+    parser.add_argument("--no-http", action="store_true", help="skip the `serve` throughput")
     args = parser.parse_args()
     runs = 30 if args.quick else 300
 
@@ -186,6 +187,10 @@ def main() -> None:
         from benchmarks.check_speed import measure
 
         lines += ["", *measure(1_000 if args.quick else 10_000)]
+    if not args.no_http:
+        from benchmarks.http_speed import measure as measure_http
+
+        lines += ["", *measure_http(500 if args.quick else 5_000)]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
