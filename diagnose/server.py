@@ -8,6 +8,9 @@
     GET  /healthz             -> Health
     GET  /openapi.json        the OpenAPI document (GET /docs renders it)
 
+`why` and `check` take `?lang=en|zh` and `?redact=true` (addresses and names replaced by stable
+placeholders, as `--redact` does); `ask`, `rules` and `explain` take a language too.
+
 Stateless: every request carries all it needs, and the server keeps nothing between requests.
 No endpoint reads the server's files: a config's `name` is only a label (it names the input in
 locations and helps to detect its kind), and nothing beside it (.env, extends) is read.
@@ -62,6 +65,13 @@ BODY_NAME = "<body>"  # how errors name a setup sent as the body of /v1/why
 
 Lang = Literal["en", "zh"]
 LangQuery = Annotated[Lang, Query(description="language of the texts in the answer")]
+RedactQuery = Annotated[
+    bool,
+    Query(
+        description="replace addresses and the names of VMs, containers, networks and hosts by "
+        "stable placeholders (net2.128, vm-1, container-2), to share the answer"
+    ),
+]
 T = TypeVar("T")
 
 
@@ -389,7 +399,7 @@ def _json(data: bytes | str, status: int = 200) -> Response:
     return Response(data, status, media_type="application/json")
 
 
-def _why(raw: bytes, lang: str) -> bytes:
+def _why(raw: bytes, lang: str, redact: bool = False) -> bytes:
     from diagnose.api import why
     from diagnose.loading import load_text
     from diagnose.yamltext import decode
@@ -397,10 +407,15 @@ def _why(raw: bytes, lang: str) -> bytes:
     # Always parsed as text, never passed to the API as a string: the API would take a
     # one-line string such as "setup.yaml" for a path and read it.
     setup = load_text(decode(raw, BODY_NAME), BODY_NAME)
-    return why(setup, lang=_lang(lang)).model_dump_json().encode()
+    report = why(setup, lang=_lang(lang))
+    if redact:
+        from diagnose.redact import redact_report
+
+        report = redact_report(report, setup)
+    return report.model_dump_json().encode()
 
 
-def _check(request: CheckRequest, lang: str) -> bytes:
+def _check(request: CheckRequest, lang: str, redact: bool = False) -> bytes:
     from diagnose.loaders import load_text
     from diagnose.loaders.base import LoadOptions
 
@@ -408,11 +423,15 @@ def _check(request: CheckRequest, lang: str) -> bytes:
     # The name is a label: nothing is read beside it (no .env, no extends: file:).
     loaded = load_text(request.text, request.name, request.kind, LoadOptions(read_siblings=False))
     result = check_loaded(loaded, request.name, options)
+    if redact:
+        from diagnose.redact import redact_results
+
+        [result] = redact_results([result])
     by_severity: dict[str, int] = {}
     for f in sorted(result.findings, key=lambda f: SEVERITY_ORDER[f.severity]):
         by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
     out = CheckResult(
-        name=request.name,
+        name=result.file,
         kind=loaded.kind,
         findings=result.findings,
         suppressed=[
@@ -522,9 +541,11 @@ def create_app(
         openapi_extra=WHY_BODY,
         summary="Why can't A reach B: a verdict per symptom, with the path",
     )
-    async def why(request: Request, lang: LangQuery = "en") -> Response:
+    async def why(
+        request: Request, lang: LangQuery = "en", redact: RedactQuery = False
+    ) -> Response:
         raw = await request.body()
-        return _json(await workers.run(lambda: _why(raw, lang)))
+        return _json(await workers.run(lambda: _why(raw, lang, redact=redact)))
 
     @app.post(
         "/v1/check",
@@ -532,8 +553,10 @@ def create_app(
         responses=ERRORS,
         summary="Check a config file's text (compose, docker inspect, .vmx ...)",
     )
-    async def check(body: CheckRequest, lang: LangQuery = "en") -> Response:
-        return _json(await workers.run(lambda: _check(body, lang)))
+    async def check(
+        body: CheckRequest, lang: LangQuery = "en", redact: RedactQuery = False
+    ) -> Response:
+        return _json(await workers.run(lambda: _check(body, lang, redact=redact)))
 
     @app.post(
         "/v1/ask",

@@ -283,6 +283,26 @@ def test_check_bad_kind_and_bad_text(client: httpx.Client) -> None:
     assert err["field"] == "nmae" and "unknown field" in err["message"]
 
 
+def test_redact_hides_addresses_and_names(client: httpx.Client) -> None:
+    setup = LOOPBACK.replace("web", "payroll-db")
+    setup += "host: {interfaces: [{name: eth0, address: 10.20.30.40/24}]}\n"
+    plain = client.post("/v1/why", content=setup).text
+    assert "payroll-db" in plain and "10.20.30.40" in plain
+    response = client.post("/v1/why", content=setup, params={"redact": "true"})
+    assert response.status_code == 200
+    assert "payroll-db" not in response.text and "10.20.30.40" not in response.text
+    verdict = response.json()["verdicts"][0]
+    assert verdict["status"] == "blocked" and verdict["causes"][0]["rule"] == "DP001"
+    text = COMPOSE.replace("proxy", "payroll-proxy")
+    body = {"name": "/home/alice/payroll/compose.yaml", "text": text}
+    response = client.post("/v1/check", json=body, params={"redact": "true"})
+    assert response.status_code == 200
+    assert "payroll" not in response.text and "alice" not in response.text
+    result = response.json()
+    assert result["name"] == "compose.yaml"
+    assert [f["rule"] for f in result["findings"]] == ["DM006"]
+
+
 # --------------------------------------------------------------------------------- ask
 
 
@@ -361,7 +381,7 @@ def test_body_over_the_limit_is_413() -> None:
 
 
 def test_slow_request_gets_503_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    def slow(raw: bytes, lang: str) -> bytes:
+    def slow(raw: bytes, lang: str, **_: object) -> bytes:
         time.sleep(1.5)
         return b"{}"
 
@@ -377,7 +397,7 @@ def test_slow_request_gets_503_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_bug_is_one_line_500(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(raw: bytes, lang: str) -> bytes:
+    def broken(raw: bytes, lang: str, **_: object) -> bytes:
         raise KeyError("oops")
 
     monkeypatch.setattr(server, "_why", broken)
