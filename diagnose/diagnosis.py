@@ -197,6 +197,8 @@ class _Assembler:
     def __init__(self, cat: Catalogue, run: Run, lang: str):
         self.cat = cat
         self.lang = lang
+        # What a placeholder nobody knows reads as, in the report's language.
+        self.unknown = cat.texts[lang].report.get("unknown_value", UNKNOWN)
         self.run = run
         self.by_kind: dict[str, list[Fact]] = defaultdict(list)
         for fact in run.facts.values():
@@ -211,9 +213,9 @@ class _Assembler:
     def _fixes(self, rule: Rule, params: Mapping[str, Any]) -> list[FixOut]:
         return [
             FixOut(
-                text=fill(fix.text, params),
-                command=fill(fix.command, params) if fix.command else None,
-                config=fill(fix.config, params) if fix.config else None,
+                text=self.fill(fix.text, params),
+                command=self.fill(fix.command, params) if fix.command else None,
+                config=self.fill(fix.config, params) if fix.config else None,
                 persistent=fix.persistent,
                 risky=fix.risky,
             )
@@ -231,8 +233,8 @@ class _Assembler:
             rule=rule.id,
             name=rule.name,
             severity=rule.severity,
-            title=fill(text.title, params),
-            explanation=fill(text.explanation or "", params),
+            title=self.fill(text.title, params),
+            explanation=self.fill(text.explanation or "", params),
             fixes=self._fixes(rule, params),
             claims=list(rule.claims),
             at=fact.get("at"),
@@ -240,23 +242,26 @@ class _Assembler:
             source=self._source(rule, firing),
         )
 
+    def fill(self, template: str, params: Mapping[str, Any]) -> str:
+        return fill(template, params, unknown=self.unknown)
+
     def question(self, fact: Fact) -> Question:
         rule = self.cat.rules[fact["rule"]]
         assert rule.ask is not None
         q = self.cat.question(rule.ask.question, self.lang)
         params = fact.get("params", {})
         settles = sorted(rule.ask.settles)
-        titles = [fill(self.cat.text(r, self.lang).title, params) for r in settles]
-        why = fill(q.why, params) if q.why else ""
+        titles = [self.fill(self.cat.text(r, self.lang).title, params) for r in settles]
+        why = self.fill(q.why, params) if q.why else ""
         if titles:
             decides = self._word("answer_decides", titles="; ".join(titles))
             why = (why + " " if why else "") + decides
         return Question(
             id=rule.ask.question,
-            text=fill(q.text, params),
-            fills=fill(q.fills, params),
-            choices=[fill(c, params) for c in q.choices],
-            labels=[fill(q.labels.get(c, c), params) for c in q.choices],
+            text=self.fill(q.text, params),
+            fills=fill(q.fills, params),  # a key, read by programs: not translated
+            choices=[self.fill(c, params) for c in q.choices],
+            labels=[self.fill(q.labels.get(c, c), params) for c in q.choices],
             why=why,
             settles=settles,
             rule=rule.id,
@@ -448,7 +453,7 @@ class _Assembler:
 
     def _word(self, key: str, **params: Any) -> str:
         """A phrase of the report itself, from knowledge/<lang>/report.yaml."""
-        return fill(self.cat.texts[self.lang].report[key], params)
+        return self.fill(self.cat.texts[self.lang].report[key], params)
 
     def _summary(
         self,

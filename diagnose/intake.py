@@ -757,9 +757,9 @@ class _Reader:
             if ahead:
                 source = ahead[-1]
                 rest = [x for x in behind if x != source] or [x for x in values if x != source]
-                # "A can't reach B": subject before the verb, object after it. Word order
-                # alone is not sure enough (topics come first in Chinese): confirmed by asking.
-                self.sure = False
+                # "A can't reach B": subject before the verb, object after it. Chinese puts
+                # topics first, so there word order alone is confirmed by asking.
+                self.sure = self.lang == "en" and len(set(ahead)) == 1 and source not in behind
                 return source, rest[0] if rest else None
         return values[0], values[1]
 
