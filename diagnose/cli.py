@@ -188,6 +188,7 @@ def ask(
         str | None,
         typer.Option("--lang", help="language of the texts (default: the question's)"),
     ] = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Ask in plain words; netwhy asks back what it needs, then answers with the path and fix.
 
@@ -217,12 +218,18 @@ def ask(
         from diagnose.conversation import ask as api_ask
 
         result = api_ask(question, facts=facts, answers=given, lang=lang)
+    if redact:
+        from diagnose.redact import redact_turn
+
+        result = redact_turn(result)
     if format is Format.json or (format is None and not interactive):
         _emit(result.model_dump_json(indent=2))
     elif format is Format.markdown:
         from diagnose.render.markdown import render
 
-        _emit(result.answer + "\n\n" + render(result.report))
+        # The report opens with its own short answer; a pending question follows it.
+        more = f"\n**{result.questions[0].text}**\n" if result.questions else ""
+        _emit(render(result.report) + more)
     else:
         _emit("\n" + result.answer + "\n")
         if result.report.verdicts:

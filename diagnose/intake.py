@@ -489,6 +489,8 @@ class _Reader:
         if text[h.end : h.end + 1] == "/":
             return None
         before = text[max(0, h.start - 14) : h.start].lower()
+        if re.search(r"(\bvms?|\bguest|\bcontainer|虚拟机|容器|\bhost|宿主机)\s*$", before):
+            return None  # "VM 192.168.80.128": the VM's own address, said in passing
         if re.search(
             r"(ip|address|addr|地址|是|为|at|gets?|got|is|has|\(|（|网关|gateway|subnet|网段)[\s:：=\"']*$",
             before,

@@ -41,11 +41,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from diagnose.errors import InputError
 from diagnose.report import Report
 
 if TYPE_CHECKING:
     from diagnose.batch import FileResult
     from diagnose.catalogue import Catalogue, LanguagePack
+    from diagnose.conversation import AskResult
     from diagnose.model import Setup
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -527,7 +529,11 @@ class Redactor:
                 escaped = re.escape(name)
                 parts.append(escaped if len(name) < 3 else f"(?i:{escaped})")
             names = "|".join(parts) or r"(?!x)x"
-            self._pattern = re.compile(f"{_IPV6}|{_IPV4}|(?<!\\w)(?P<name>{names})(?!\\w)")
+            # Names end where ASCII word characters end: "容器web" names web.
+            edge = r"A-Za-z0-9_"
+            self._pattern = re.compile(
+                f"{_IPV6}|{_IPV4}|(?<![{edge}])(?P<name>{names})(?![{edge}])"
+            )
         return self._pattern
 
     def _replace(self, m: re.Match[str]) -> str:
@@ -847,3 +853,25 @@ def _finding(redactor: Redactor, finding: Any) -> Any:
     from diagnose.report import Finding
 
     return Finding.model_validate(redactor.finding(finding.model_dump(mode="json")))
+
+
+def redact_turn(turn: AskResult) -> AskResult:
+    """A turn of `ask` to share: its report, setup, answer and questions redacted alike.
+
+    The question keys are redacted too (`vms[vm-1].hypervisor`), so a redacted turn is for
+    reading, not for sending answers back.
+    """
+    from diagnose.conversation import AskResult as Turn
+    from diagnose.loading import load_setup
+
+    try:
+        setup = load_setup(turn.setup) if turn.setup else None
+    except InputError:
+        setup = None
+    redactor = Redactor.for_reports(turn.report, setup=setup)
+    texts = [turn.answer, *(q.text for q in turn.questions), *(r.text for r in turn.understood)]
+    redactor.learn_addresses(texts)
+    report = redactor.report(turn.report)
+    data = turn.model_dump(mode="json", exclude={"report"})
+    keep = frozenset({"kind", "status", "lang", "id", "settles", "outcomes"})
+    return Turn.model_validate({**redactor.data(data, keep), "report": report})

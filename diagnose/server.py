@@ -8,8 +8,9 @@
     GET  /healthz             -> Health
     GET  /openapi.json        the OpenAPI document (GET /docs renders it)
 
-`why` and `check` take `?lang=en|zh` and `?redact=true` (addresses and names replaced by stable
-placeholders, as `--redact` does); `ask`, `rules` and `explain` take a language too.
+`why`, `check` and `ask` take `?redact=true` (addresses and names replaced by stable
+placeholders, as `--redact` does); `why`, `check`, `rules` and `explain` take `?lang=en|zh`
+(`ask` takes `lang` in its body).
 
 Stateless: every request carries all it needs, and the server keeps nothing between requests.
 No endpoint reads the server's files: a config's `name` is only a label (it names the input in
@@ -444,10 +445,14 @@ def _check(request: CheckRequest, lang: str, redact: bool = False) -> bytes:
     return out.model_dump_json().encode()
 
 
-def _ask(request: AskRequest) -> bytes:
+def _ask(request: AskRequest, redact: bool = False) -> bytes:
     from diagnose.conversation import ask
 
     result = ask(request.text, facts=request.facts, answers=request.answers, lang=request.lang)
+    if redact:
+        from diagnose.redact import redact_turn
+
+        result = redact_turn(result)
     return result.model_dump_json().encode()
 
 
@@ -564,8 +569,8 @@ def create_app(
         responses=ERRORS,
         summary="A question in plain words: the next question, or the answer",
     )
-    async def ask(body: AskRequest) -> Response:
-        return _json(await workers.run(lambda: _ask(body)))
+    async def ask(body: AskRequest, redact: RedactQuery = False) -> Response:
+        return _json(await workers.run(lambda: _ask(body, redact=redact)))
 
     @app.get("/v1/rules", response_model=list[RuleOut], summary="Every rule")
     async def rules(lang: LangQuery = "en") -> Response:

@@ -302,3 +302,31 @@ def test_cli_bad_answers_file_names_the_file_and_line(tmp_path: Path) -> None:
     out = runner.invoke(app, ["ask", "my VM can't reach the LAN", "--answers", str(answers)])
     assert out.exit_code == 2
     assert "answers.yaml" in out.output
+
+
+def test_a_redacted_turn_keeps_no_address_or_name() -> None:
+    from diagnose.redact import redact_turn
+
+    text = "容器shop17做了端口映射 8123:80，局域网里 192.168.1.50 访问 192.168.1.10:8123 一直超时"
+    turn = ask(text)
+    assert "shop17" in turn.model_dump_json()
+    shared = redact_turn(turn).model_dump_json()
+    for secret in ("shop17", "192.168.1.50", "192.168.1.10"):
+        assert secret not in shared
+    assert "8123" in shared  # ports stay: they are what the answer is about
+
+
+def test_cli_redact_and_markdown() -> None:
+    out = runner.invoke(
+        app,
+        [
+            "ask",
+            "my container `shop17` on 10.7.0.5 can't reach the internet",
+            "--redact",
+            "--format",
+            "markdown",
+        ],
+    )
+    assert out.exit_code == 1, out.output
+    assert out.output.startswith("## Answer")
+    assert "shop17" not in out.output and "10.7.0.5" not in out.output

@@ -318,6 +318,15 @@ def test_ask_answers_with_the_next_question(client: httpx.Client) -> None:
         assert result["questions"][0]["key"]
 
 
+def test_ask_redacted(client: httpx.Client) -> None:
+    text = "my docker container `shop17` at 10.7.0.5 can't reach the internet"
+    plain = client.post("/v1/ask", json={"text": text})
+    assert "shop17" in plain.text
+    shared = client.post("/v1/ask", params={"redact": "true"}, json={"text": text})
+    assert shared.status_code == 200, shared.text
+    assert "shop17" not in shared.text and "10.7.0.5" not in shared.text
+
+
 def test_ask_bad_answer_names_the_key(client: httpx.Client) -> None:
     body = {"text": "my vm cannot ping", "answers": {"intake.technology": "banana"}}
     err = _error(client.post("/v1/ask", json=body), 400)
