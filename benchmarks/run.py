@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--no-check", action="store_true", help="skip the `check` throughput")
     parser.add_argument("--no-http", action="store_true", help="skip the `serve` throughput")
+    parser.add_argument("--no-ask", action="store_true", help="skip the `ask` evaluation")
     args = parser.parse_args()
     runs = 30 if args.quick else 300
 
@@ -191,6 +192,10 @@ def main() -> None:
         from benchmarks.http_speed import measure as measure_http
 
         lines += ["", *measure_http(500 if args.quick else 5_000)]
+    if not args.no_ask:
+        from benchmarks.ask_eval import measure as measure_ask
+
+        lines += ["", *measure_ask()]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
