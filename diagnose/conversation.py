@@ -285,7 +285,9 @@ def _covered(key: str, done: set[str]) -> bool:
     return any(key.startswith((d + ".", d + "[")) for d in done if d != key)
 
 
-def _describe(setup: dict[str, Any], done: set[str], lang: str) -> list[AskQuestion]:
+def _describe(
+    setup: dict[str, Any], done: set[str], lang: str, entity: str | None = None
+) -> list[AskQuestion]:
     """Questions asking for a whole entry (paste `docker inspect`, describe the host...), for
     the entries the failing connection runs through, nearest first."""
     from diagnose.catalogue import default_catalogue
@@ -301,7 +303,7 @@ def _describe(setup: dict[str, Any], done: set[str], lang: str) -> list[AskQuest
         wanted.append(("intake-vm", {"vm": name}))
     if vms:
         wanted += [("intake-lan", {}), ("intake-vm-networks", {}), ("intake-host", {})]
-    if containers:
+    if containers or entity == "docker":
         wanted = [("intake-docker", {}), ("intake-host", {})]
         if "lan" in ends:
             wanted.append(("intake-lan", {}))
@@ -423,7 +425,7 @@ def ask(
         # the path runs through, then the rule's own free questions. A blocked verdict is
         # final unless a choice could still overturn it.
         questions = [q for *_, q in sorted(splitting, key=lambda s: (s[0], s[1]))]
-        described = _describe(setup, done, lang)
+        described = _describe(setup, done, lang, reading.entity)
         if not decided:
             questions += described + free
         elif not questions and described and not _any_described(setup, done):

@@ -180,6 +180,7 @@ class _Reader:
         self.lex = lexicon()
         self.recognised: list[Recognised] = []
         self.vm_dial: str | None = None  # a VM dialled by its address
+        self.host_dial: str | None = None  # the host dialled by docker0's address
         self.mode_at: list[int] = []  # where each adapter's mode was named
         self.sure = False  # the direction was read from clear words, not guessed
         self.entity_kind: str | None = None
@@ -391,11 +392,16 @@ class _Reader:
                 ip = ipaddress.ip_address(addr)
             except ValueError:
                 continue
-            if ip.is_loopback or ip.is_unspecified or str(ip) in ("8.8.8.8", "1.1.1.1"):
+            if (
+                ip.is_loopback
+                or ip.is_unspecified
+                or addr.startswith("255.")
+                or addr in ("8.8.8.8", "1.1.1.1")
+            ):
                 continue
             before = text[max(0, m.start() - 16) : m.start()]
-            if re.search(DIAL_CUE, before, re.I):
-                before = ""  # dialled, not described: no role
+            if re.search(DIAL_CUE, before, re.I) or re.match(r":\d", text[m.end() :]):
+                before = ""  # dialled ("curl X", "X:6379"), not described: no role
             role = None
             best = -1
             for value, patterns in self.lex["role"].items():
@@ -486,8 +492,8 @@ class _Reader:
     def _address_endpoint(self, text: str, h: Hit, setup: dict[str, Any]) -> str | None:
         """An address the client dials is an endpoint; one that says what something's address
         is ("VM 192.168.80.128", "IP 172.17.0.2", a subnet) is not."""
-        if text[h.end : h.end + 1] == "/":
-            return None
+        if text[h.end : h.end + 1] == "/" or h.text.startswith("255."):
+            return None  # a subnet or a netmask, not a machine
         before = text[max(0, h.start - 14) : h.start].lower()
         if re.search(r"(\bvms?|\bguest|\bcontainer|虚拟机|容器|\bhost|宿主机)\s*$", before):
             return None  # "VM 192.168.80.128": the VM's own address, said in passing
@@ -499,6 +505,9 @@ class _Reader:
         for c in setup.get("docker", {}).get("containers", []):
             if c.get("ip") == h.text:
                 return f"container:{c['name']}"
+        if setup.get("docker") and h.text == "172.17.0.1":
+            self.host_dial = h.text  # docker0's own address: the host, seen from a container
+            return "host"
         return h.text
 
     def _resolve(self, h: Hit, vms: list[str], containers: list[str]) -> str | None:
@@ -591,6 +600,8 @@ class _Reader:
         symptom["to"] = target
         self.note("direction", f"{source} -> {target}", f"{source} -> {target}")
         dial = self._dial(text, setup, source, target) or self.vm_dial
+        if target == "host" and self.host_dial:
+            dial = self.host_dial
         if dial:
             symptom["dial"] = dial
         port = self._symptom_port(setup, text, source, target)
@@ -667,6 +678,16 @@ class _Reader:
             if target is None:
                 target = self._dialled_endpoint(part, setup)
         if (
+            subject
+            and subject.startswith("container:")
+            and source in ("lan", "internet")
+            and target
+            and IPV4.fullmatch(target)
+            and not ipaddress.ip_address(target).is_loopback
+            and _find(self.lex["publish"], text)
+        ):
+            target = "host"  # from outside, a published port is dialled at the host's address
+        if (
             target == "host"
             and subject
             and source in ("lan", "internet")
@@ -715,7 +736,10 @@ class _Reader:
             return None, None
         # What a command is pointed at ("curl 172.17.0.2", "psql -h db") is the target.
         dialled = [
-            h for h in inside if re.search(DIAL_CUE, part[max(0, h.start - 16) : h.start], re.I)
+            h
+            for h in inside
+            if re.search(DIAL_CUE, part[max(0, h.start - 16) : h.start], re.I)
+            and h.text.lower() not in ("localhost", "127.0.0.1")  # the host dialling itself
         ]
         # "容器app里", "宿主机上", "inside the container": where the connection starts.
         for h in inside:
