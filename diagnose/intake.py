@@ -623,6 +623,10 @@ class _Reader:
             return endpoint
         if endpoint.endswith(".1") and not endpoint.startswith("192.168.1."):
             return "host"  # the host's side of a virtual network (VMnet8, vboxnet0, virbr0)
+        vm = setup["vms"][0]
+        nat = [a for a in vm.get("adapters") or [] if a.get("mode") == "nat"]
+        if vm.get("hypervisor") == "virtualbox" and nat and endpoint.startswith("10.0.2."):
+            return endpoint  # VirtualBox NAT's private address: dialled as such, it goes nowhere
         self.vm_dial = endpoint
         return subject
 
@@ -695,6 +699,11 @@ class _Reader:
         ):
             # "the LAN opens http://宿主机IP:8080" with a forward or -p: it means the VM/container
             target = subject
+        if target == "lan":
+            # "局域网里 NAS 的共享 192.168.1.30", "a server on the LAN at 10.1.2.3": that one
+            addr = [h.value for h in inside if IPV4.fullmatch(h.value)]
+            if addr and addr[-1] not in (source, subject):
+                target = addr[-1]
         if source is None and target is not None and subject and subject != target:
             source = subject
         elif source is None and target is not None and target == subject:
