@@ -181,6 +181,8 @@ class _Reader:
         self.recognised: list[Recognised] = []
         self.vm_dial: str | None = None  # a VM dialled by its address
         self.host_dial: str | None = None  # the host dialled by docker0's address
+        self.vm_networks: list[dict[str, Any]] = []  # a VMware NAT forward read in the text
+        self.failing = ""  # the clause(s) that say what fails
         self.mode_at: list[int] = []  # where each adapter's mode was named
         self.sure = False  # the direction was read from clear words, not guessed
         self.entity_kind: str | None = None
@@ -216,6 +218,8 @@ class _Reader:
             host.setdefault("docker", platform)
         elif entity == "docker" and os_ in ("windows", "mac") and "docker" not in host:
             pass  # Docker Desktop is likely but not certain: the diagnosis asks
+        if self.vm_networks:
+            setup["vm_networks"] = self.vm_networks
         self._addresses(setup, prose, entity)
         symptom, endpoints = self._symptom(setup, prose, entity)
         if not host:
@@ -266,6 +270,23 @@ class _Reader:
                 out.append(name)
                 self.note("name", name, m.group(0))
         return out
+
+    def _forward(self, text: str) -> tuple[str, str | None, str] | None:
+        """A NAT port forward written out: "端口转发 2222->22", "8080 -> 192.168.80.129:80"."""
+        cue = re.search(
+            r"port ?forward|端口转发|forwarding rule|转发规则|NAT 设置|nat settings", text, re.I
+        )
+        if not cue:
+            return None
+        pair = re.search(
+            r"(?<![\d.:])(\d{1,5})\s*(?:->|→|=>|=|:|到|to)[^\d\n]{0,16}?"
+            r"(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5})(?![\d.])",
+            text[cue.start() : cue.start() + 120],
+        )
+        if pair and all(0 < int(p) < 65536 for p in (pair.group(1), pair.group(3))):
+            self.note("forward", f"{pair.group(1)} -> {pair.group(3)}", pair.group(0))
+            return pair.group(1), pair.group(2), pair.group(3)
+        return None
 
     def _vm_modes(self, text: str) -> list[tuple[str, int]]:
         """The adapter modes named, with where: one per adapter ("网卡1是NAT，网卡2是host-only"),
@@ -322,6 +343,18 @@ class _Reader:
                 adapters[0]["network"] = net.group(1).lower().replace("vmnet", "VMnet")
             vm["adapters"] = adapters
             self.mode_at = [at for _, at in modes]
+            forward = self._forward(text)
+            nat = [a for a in adapters if a["mode"] in ("nat", "natnetwork")]
+            if forward and nat:
+                host_port, guest, guest_port = forward
+                if guest and hypervisor == "vmware":
+                    # VMware keeps forwards on VMnet8's NAT device, by the guest's address
+                    self.vm_networks = [
+                        {"name": "VMnet8", "hypervisor": "vmware", "mode": "nat",
+                         "port_forwards": [f"{host_port} = {guest}:{guest_port}"]}
+                    ]  # fmt: skip
+                else:
+                    nat[0]["port_forwards"] = [f"{host_port}:{guest_port}"]
         setup["vms"] = [vm]
         if _find(self.lex["endpoint"]["other"], text):
             setup["vms"].append(
@@ -605,6 +638,9 @@ class _Reader:
         if dial:
             symptom["dial"] = dial
         port = self._symptom_port(setup, text, source, target)
+        pinged = re.search(r"\bping|ping ?不通", self.failing, re.I)
+        if pinged and not _find(self.lex["port"], self.failing):
+            port = None  # "ping 不通": ICMP, no port
         if port is not None:
             symptom["port"] = port
         setup["symptoms"] = [symptom]
@@ -664,6 +700,7 @@ class _Reader:
             a = clauses[j][0]
             inside = [h for h in mentions if a <= h.start < b]
         part = text[a:b]
+        self.failing = part
         self.sure = False
         source, target = self._order(part, [_shift(h, -a) for h in inside], subject)
         sure = self.sure
