@@ -787,9 +787,13 @@ class _Reader:
             if re.search(DIAL_CUE, part[max(0, h.start - 16) : h.start], re.I)
             and h.text.lower() not in ("localhost", "127.0.0.1")  # the host dialling itself
         ]
-        # "容器app里", "宿主机上", "inside the container": where the connection starts.
+        # "容器app里", "宿主机上", "inside the container": where the connection starts (before
+        # the verb: after it, "访问局域网里的 NAS" places the object).
+        first_verb = min((m.start() for m in _find(self.lex["verb"], part)), default=len(part))
         for h in inside:
-            if re.match(r"\s*(里|内|里面|内部|中|上)", part[h.end :]) or re.search(
+            if (
+                re.match(r"\s*(里|内|里面|内部|中|上)", part[h.end :]) and h.start < first_verb
+            ) or re.search(
                 r"\b(inside|from inside|in|within|from within)( the| my| a)?\s*$",
                 part[: h.start],
                 re.I,
