@@ -538,6 +538,12 @@ class _Reader:
         for c in setup.get("docker", {}).get("containers", []):
             if c.get("ip") == h.text:
                 return f"container:{c['name']}"
+        host_addrs = {
+            str(i.get("address", "")).split("/")[0]
+            for i in setup.get("host", {}).get("interfaces", [])
+        }
+        if h.text in host_addrs:
+            return "host"
         if setup.get("docker") and h.text == "172.17.0.1":
             self.host_dial = h.text  # docker0's own address: the host, seen from a container
             return "host"
@@ -567,7 +573,10 @@ class _Reader:
         out = []
         pos = 0
         for m in re.finditer(
-            r"[，,。；;!?！？\n]|\.(?=\s|$)|\b(but|however|while|whereas)\b|但是|但|却|可是|而",
+            # English commas mostly set off a phrase of the same clause ("From another PC,
+            # mstsc to X times out"); Chinese ones separate clauses.
+            r"[，。；;!?！？\n]|\.(?=\s|$)|,(?=\s*(but|and|while|yet)\b)"
+            r"|\b(but|however|while|whereas)\b|但是|但|却|可是|而",
             text,
         ):
             out.append((pos, m.start()))
