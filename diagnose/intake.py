@@ -883,8 +883,10 @@ class _Reader:
     def _symptom_port(
         self, setup: dict[str, Any], text: str, source: str, target: str
     ) -> int | None:
-        ports = [int(m.group("port")) for m in _find(self.lex["port"], text)]
-        ports = [p for p in ports if 0 < p < 65536]
+        # The port of the clause that fails first ("8080 works, 9000 is refused"), then any.
+        ports = [int(m.group("port")) for m in _find(self.lex["port"], self.failing)]
+        ports += [int(m.group("port")) for m in _find(self.lex["port"], text)]
+        ports = list(dict.fromkeys(p for p in ports if 0 < p < 65536))
         if target.startswith("container:"):
             name = target.split(":", 1)[1]
             for c in setup.get("docker", {}).get("containers", []):
@@ -893,6 +895,9 @@ class _Reader:
                 published = c.get("ports") or []
                 if published and source in ("lan", "host", "internet"):
                     host_ports = [_host_port(p) for p in published]
+                    failing = [int(m.group("port")) for m in _find(self.lex["port"], self.failing)]
+                    if failing:
+                        return failing[0]  # even one not published: that is the question
                     for p in ports:
                         if p in host_ports:
                             return p
