@@ -870,6 +870,10 @@ class _Reader:
             m = re.search(r"\b(localhost|127\.0\.0\.1)\b", text)
             if m:
                 return m.group(1)
+        if source == "host" and target.startswith("container:"):
+            m = re.search(r"\b(localhost|127\.0\.0\.1)\b", self.failing)
+            if m:
+                return m.group(1)  # the host dials its published port on loopback
         if target == "internet":
             m = re.search(
                 r"\b(?!docker\.internal)([a-z0-9-]+(\.[a-z0-9-]+)*\.(com|org|net|io|cn|dev|co|uk|de))\b",
@@ -883,8 +887,12 @@ class _Reader:
     def _symptom_port(
         self, setup: dict[str, Any], text: str, source: str, target: str
     ) -> int | None:
-        # The port of the clause that fails first ("8080 works, 9000 is refused"), then any.
+        # The port of the clause that fails first ("8080 works, 9000 is refused"), or the one
+        # its URL or command implies ("打开 http://192.168.1.20" is 80), then any.
         ports = [int(m.group("port")) for m in _find(self.lex["port"], self.failing)]
+        implied_here = _first(self.lex["service_port"], self.failing)
+        if not ports and implied_here:
+            ports = [int(implied_here[0])]
         ports += [int(m.group("port")) for m in _find(self.lex["port"], text)]
         ports = list(dict.fromkeys(p for p in ports if 0 < p < 65536))
         if target.startswith("container:"):
@@ -896,6 +904,8 @@ class _Reader:
                 if published and source in ("lan", "host", "internet"):
                     host_ports = [_host_port(p) for p in published]
                     failing = [int(m.group("port")) for m in _find(self.lex["port"], self.failing)]
+                    if not failing and implied_here:
+                        failing = [int(implied_here[0])]
                     if failing:
                         return failing[0]  # even one not published: that is the question
                     for p in ports:
