@@ -667,7 +667,11 @@ class _Reader:
         if endpoint in host_addrs or endpoint == setup.get("lan", {}).get("gateway"):
             return endpoint
         if endpoint.endswith(".1") and not endpoint.startswith("192.168.1."):
+            self.host_dial = endpoint
             return "host"  # the host's side of a virtual network (VMnet8, vboxnet0, virbr0)
+        docker_range = ipaddress.ip_address(endpoint) in ipaddress.ip_network("172.16.0.0/12")
+        if docker_range and re.search(r"docker|容器|container", self.text, re.I):
+            return endpoint  # a Container-IP dialled from the VM
         vm = setup["vms"][0]
         nat = [a for a in vm.get("adapters") or [] if a.get("mode") == "nat"]
         if vm.get("hypervisor") == "virtualbox" and nat and endpoint.startswith("10.0.2."):
