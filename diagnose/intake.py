@@ -165,7 +165,38 @@ def _pasted(text: str) -> tuple[dict[str, Any] | None, list[tuple[int, int]]]:
             spans += [m.span() for m in runs]
         except InputError:
             pass
+    networks = _network_creates(text, spans)
+    if networks:
+        setup = setup or {}
+        docker = setup.setdefault("docker", {})
+        known = {n.get("name") for n in docker.get("networks", [])}
+        docker.setdefault("networks", []).extend(n for n in networks if n["name"] not in known)
     return setup, spans
+
+
+def _network_creates(text: str, spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """`docker network create [--subnet S] [--gateway G] [--internal] NAME` lines."""
+    out: list[dict[str, Any]] = []
+    for m in re.finditer(r"\bdocker +network +create\b([^\n`]*)", text):
+        words = m.group(1).replace("=", " ").split()
+        net: dict[str, Any] = {"driver": "bridge"}
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if word in ("--subnet", "--gateway", "-d", "--driver") and i + 1 < len(words):
+                key = {"--subnet": "subnet", "--gateway": "gateway"}.get(word, "driver")
+                net[key] = words[i + 1]
+                i += 2
+                continue
+            if word == "--internal":
+                net["internal"] = True
+            elif not word.startswith("-") and re.fullmatch(r"[A-Za-z0-9][\w.-]*", word):
+                net["name"] = word
+            i += 1
+        if "name" in net:
+            out.append(net)
+            spans.append(m.span())
+    return out
 
 
 # ------------------------------------------------------------------------- the reading
