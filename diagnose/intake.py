@@ -707,7 +707,8 @@ class _Reader:
         nat = [a for a in vm.get("adapters") or [] if a.get("mode") == "nat"]
         if vm.get("hypervisor") == "virtualbox" and nat and endpoint.startswith("10.0.2."):
             return endpoint  # VirtualBox NAT's private address: dialled as such, it goes nowhere
-        self.vm_dial = endpoint
+        if endpoint in self.failing:
+            self.vm_dial = endpoint  # what the failing command typed
         return subject
 
     def _start_failure(self, text: str, said: tuple[str, re.Match[str]] | None) -> str | None:
@@ -901,6 +902,11 @@ class _Reader:
             quoted = rf"(//|@|-h ?|ENOTFOUND |[\"'`]){re.escape(name)}\b|\b{re.escape(name)}:\d"
             if source.startswith("container:") and re.search(quoted, text):
                 return name
+            for typed in IPV4.finditer(text):
+                addr = ipaddress.ip_address(typed.group(1))
+                cue = re.search(DIAL_CUE, text[max(0, typed.start() - 16) : typed.start()], re.I)
+                if cue and addr in ipaddress.ip_network("172.16.0.0/12"):
+                    return typed.group(1)  # a Container-IP typed in a command
         if target == "host" and source.startswith("container:"):
             m = re.search(r"\b(localhost|127\.0\.0\.1)\b", text)
             if m:
