@@ -359,11 +359,12 @@ def check(
     elif format is CheckFormat.markdown:
         from diagnose.render.lint import render_markdown
 
-        _emit(render_markdown(results))
+        _emit(render_markdown(results, lang=lang))
     else:
         from diagnose.render.lint import render_text
 
-        _emit(render_text(results, fancy=_fancy(), full=len(files) == 1 if full is None else full))
+        show_all = len(files) == 1 if full is None else full
+        _emit(render_text(results, fancy=_fancy(), full=show_all, lang=lang))
     if any(r.input_error for r in results):
         raise typer.Exit(ExitCode.BAD_INPUT)
     if failing(results, cfg.fail_on):

@@ -32,6 +32,7 @@ class Explanation(BaseModel):
     claims: list[ClaimOut]
     rules: list[str]
     fixes: list[str] = []
+    lang: str = "en"
 
 
 def _claim(cat: Catalogue, cid: str, lang: str) -> ClaimOut:
@@ -62,6 +63,7 @@ def explain(topic: str, *, lang: str = "en", cat: Catalogue | None = None) -> Ex
         text = pack.rules[upper]
         fixes = [f.text + (f" `{f.command}`" if f.command else "") for f in text.fixes]
         return Explanation(
+            lang=lang,
             topic=upper,
             kind=f"rule ({rule.effect})",
             title=f"{rule.id} {rule.name}: {text.title}",
@@ -75,6 +77,7 @@ def explain(topic: str, *, lang: str = "en", cat: Catalogue | None = None) -> Ex
         citing = sorted(r.id for r in cat.rules.values() if upper in r.claims)
         claim = _claim(cat, upper, lang)
         return Explanation(
+            lang=lang,
             topic=upper,
             kind="claim",
             title=f"{upper}: {claim.statement}",
@@ -86,6 +89,7 @@ def explain(topic: str, *, lang: str = "en", cat: Catalogue | None = None) -> Ex
     if lowered in cat.topics:
         t = cat.topics[lowered]
         return Explanation(
+            lang=lang,
             topic=lowered,
             kind="mode",
             title=lowered,
@@ -96,6 +100,7 @@ def explain(topic: str, *, lang: str = "en", cat: Catalogue | None = None) -> Ex
     if lowered in cat.devices:
         dev = cat.devices[lowered]
         return Explanation(
+            lang=lang,
             topic=lowered,
             kind="device",
             title=lowered,
@@ -108,23 +113,33 @@ def explain(topic: str, *, lang: str = "en", cat: Catalogue | None = None) -> Ex
     raise InputError(f"unknown topic {topic!r}{hint}", field="topic")
 
 
+def _w(key: str, lang: str) -> str:
+    """A word of the `explain` layout, in the explanation's language (knowledge/<lang>/report.yaml)."""
+    from diagnose.diagnosis import report_phrase
+
+    return report_phrase(f"explain_{key}", lang)
+
+
 def render_text(e: Explanation) -> str:
-    """An explanation for the terminal."""
-    lines = [e.title, f"({e.kind}{', ' + e.severity if e.severity else ''})", ""]
+    """An explanation for the terminal, laid out in its own language."""
+    lang = e.lang
+    kind, _, effect = e.kind.partition(" (")  # "rule (block)", "claim", "mode", "device"
+    kind = _w(kind, lang) + (f" ({effect}" if effect else "")
+    lines = [e.title, f"({kind}{', ' + e.severity if e.severity else ''})", ""]
     if e.text:
         lines += [e.text, ""]
     for fix in e.fixes:
-        lines.append(f"fix: {fix}")
+        lines.append(f"{_w('fix', lang)}: {fix}")
     if e.fixes:
         lines.append("")
     for c in e.claims:
         lines.append(f"[{c.id}] {c.statement}")
         if c.section:
-            lines.append(f"      source section: {c.section}")
+            lines.append(f"      {_w('section', lang)}: {c.section}")
         if c.source and e.kind != "claim":
-            lines.append(f"      原文: {c.source}")
+            lines.append(f"      {_w('source', lang)}: {c.source}")
         for ref in c.refs:
-            lines.append(f"      see: {ref}")
+            lines.append(f"      {_w('see', lang)}: {ref}")
     if e.rules and not e.kind.startswith("rule"):
-        lines += ["", f"rules: {', '.join(e.rules)}"]
+        lines += ["", f"{_w('rules', lang)}: {', '.join(e.rules)}"]
     return "\n".join(lines).rstrip() + "\n"

@@ -65,6 +65,22 @@ def test_short_answer_comes_first() -> None:
     assert order == sorted(order)
 
 
+def test_chinese_report_has_chinese_headings_and_labels() -> None:
+    text = markdown.render(diagnose.why(EXAMPLES / "vmware-nat-from-lan.yaml", lang="zh"))
+    order = [text.index(h) for h in ("## 结论", "## 逐条诊断", "## 网络拓扑", "## 发现的问题")]
+    assert order == sorted(order) and text.startswith("## 结论\n\n- ❌ **s1**")
+    assert "| # | 节点 | 状态 | 规则 | 依据 |" in text and '["局域网<br/>' in text
+    for english in (
+        "## Answer",
+        "## Verdicts",
+        "| hop |",
+        "not reached",
+        "Claims:",
+        "blocked here",
+    ):
+        assert english not in text
+
+
 def test_unknown_verdict_answers_with_the_question() -> None:
     text = markdown.render(why("docker-incomplete-report.yaml"))
     answer = text.split("\n## Verdicts\n")[0]

@@ -6,9 +6,24 @@ import json
 from typing import Any
 
 from diagnose.batch import INPUT_RULES, FileResult, Summary, summarize
+from diagnose.render.markdown import _w as _md_w
 from diagnose.render.markdown import answer, diagram
 from diagnose.render.text import _fixes, _indent, _Style
 from diagnose.report import SCHEMA_VERSION, Finding
+
+
+def _w(key: str, lang: str, **params: object) -> str:
+    """A word of the `netwhy check` layout, in the run's language (knowledge/<lang>/report.yaml)."""
+    from diagnose.diagnosis import report_phrase
+
+    return report_phrase(f"lint_{key}", lang, **params)
+
+
+def _lang(results: list[FileResult], lang: str | None) -> str:
+    """The language to lay the batch out in: the one asked for, else its reports' own."""
+    if lang is not None:
+        return lang
+    return next((r.report.lang for r in results if r.report is not None), "en")
 
 
 def _where(result: FileResult, f: Finding) -> str:
@@ -23,20 +38,25 @@ def _where(result: FileResult, f: Finding) -> str:
     return text
 
 
-def _summary_line(s: Summary) -> str:
-    found = ", ".join(f"{n} {sev}" for sev, n in s.by_severity.items()) or "no findings"
-    parts = [f"{s.files} file{'s' if s.files != 1 else ''} checked: {found}"]
+def _summary_line(s: Summary, lang: str = "en") -> str:
+    found = ", ".join(f"{n} {sev}" for sev, n in s.by_severity.items()) or _w("no_findings", lang)
+    checked = _w("checked_one" if s.files == 1 else "checked_many", lang, files=s.files)
+    parts = [f"{checked}: {found}"]
     if s.input_errors:
-        parts.append(f"{s.input_errors} unreadable or invalid")
+        parts.append(_w("input_errors", lang, count=s.input_errors))
     if s.suppressed:
-        parts.append(f"{s.suppressed} suppressed")
+        parts.append(_w("suppressed", lang, count=s.suppressed))
     return "; ".join(parts)
 
 
-def render_text(results: list[FileResult], *, fancy: bool = False, full: bool = False) -> str:
+def render_text(
+    results: list[FileResult], *, fancy: bool = False, full: bool = False, lang: str | None = None
+) -> str:
     """One line per finding (`file:line:col: severity ID title`); with `full` the explanation
-    and fixes follow each; then a summary with the counts by rule."""
-    st = _Style(fancy)
+    and fixes follow each; then a summary with the counts by rule. The layout speaks `lang`
+    (default: the language of the reports)."""
+    lang = _lang(results, lang)
+    st = _Style(fancy, lang)
     lines: list[str] = []
     for result in results:
         for f in result.findings:
@@ -50,7 +70,7 @@ def render_text(results: list[FileResult], *, fancy: bool = False, full: bool = 
                 lines.append(_indent(f.explanation, "    "))
                 lines += _fixes(f.fixes, "    ", st)
         for note in result.notes:
-            lines.append(st(f"{result.file}: note: {note}", "dim"))
+            lines.append(st(f"{result.file}: {_w('note', lang)}: {note}", "dim"))
         if full and result.report is not None:
             for v in result.report.verdicts:
                 lines.append(
@@ -59,7 +79,7 @@ def render_text(results: list[FileResult], *, fancy: bool = False, full: bool = 
     summary = summarize(results)
     if lines:
         lines.append("")
-    lines.append(_summary_line(summary))
+    lines.append(_summary_line(summary, lang))
     if summary.by_rule and len(results) > 1:
         lines.append("  " + ", ".join(f"{rule} ×{n}" for rule, n in summary.by_rule.items()))
     return "\n".join(lines) + "\n"
@@ -108,18 +128,21 @@ def render_json(results: list[FileResult]) -> str:
     return json.dumps(as_data(results), indent=2, ensure_ascii=False)
 
 
-def render_markdown(results: list[FileResult]) -> str:
-    """A table of findings, then their explanations (for PR comments and chat)."""
+def render_markdown(results: list[FileResult], *, lang: str | None = None) -> str:
+    """A table of findings, then their explanations (for PR comments and chat); the layout
+    speaks `lang` (default: the language of the reports)."""
+    lang = _lang(results, lang)
     s = summarize(results)
-    lines = ["## netwhy check", "", _summary_line(s), ""]
+    lines = ["## netwhy check", "", _summary_line(s, lang), ""]
     verdicts = [(r.file, v) for r in results if r.report for v in r.report.verdicts]
     for file, v in verdicts:  # the short answers of the symptoms the setups describe
-        lines += [("" if len(results) == 1 else f"`{file}`: ") + line for line in answer(v)]
+        lines += [("" if len(results) == 1 else f"`{file}`: ") + line for line in answer(v, lang)]
     if verdicts:
         lines.append("")
     rows = [(r, f) for r in results for f in r.findings]
     if rows:
-        lines += ["| where | severity | rule | finding |", "|---|---|---|---|"]
+        head = " | ".join(_w(f"col_{c}", lang) for c in ("where", "severity", "rule", "finding"))
+        lines += [f"| {head} |", "|---|---|---|---|"]
         for r, f in rows:
             title = f.title.replace("|", "\\|")
             lines.append(f"| `{_where(r, f)}` | {f.severity} | {f.rule} | {title} |")
@@ -141,5 +164,5 @@ def render_markdown(results: list[FileResult]) -> str:
     if len(reports) == 1:  # one setup: its topology (a batch of many would be a wall)
         chart = diagram(reports[0])
         if chart:
-            lines += ["### Topology", "", *chart, ""]
+            lines += [f"### {_md_w('topology', lang)}", "", *chart, ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -10,7 +10,8 @@ hop (a cause that blocks the symptom as a whole) puts its note on its destinatio
 
 Node ids are ASCII (`ct_web_1` for a container `web-1`), labels are quoted and escaped; the
 same report gives the same diagram, byte for byte. A report whose facts describe no device
-gives no diagram (`render` returns "").
+gives no diagram (`render` returns ""). Labels and notes speak the report's language
+(knowledge/<lang>/report.yaml, keys `mermaid_*`).
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ class Topology:
 class _Builder:
     def __init__(self, report: Report) -> None:
         self.report = report
+        self.lang = report.lang
         self.t = Topology()
         self.by_kind: dict[str, list[Fact]] = defaultdict(list)
         for fact in report.facts.values():
@@ -141,22 +143,28 @@ class _Builder:
         self.vnics = {(f.get("vm"), f.get("index")): f for f in self.by_kind["vnic"]}
         self.adapters = {(f.get("vm"), f.get("index")): f for f in self.by_kind["adapter"]}
 
+    def w(self, key: str, **params: object) -> str:
+        """A word of the diagram, in the report's language (knowledge/<lang>/report.yaml)."""
+        from diagnose.diagnosis import report_phrase
+
+        return report_phrase(f"mermaid_{key}", self.lang, **params)
+
     # ---------------------------------------------------------------------------- devices
 
     def lan(self) -> str:
         subnet = self.lan_fact.get("subnet") if self.lan_fact else None
-        lan = self.t.node(("lan",), _lines("LAN", subnet))
+        lan = self.t.node(("lan",), _lines(self.w("lan"), subnet))
         self.t.edge(lan, self.host())
         return lan
 
     def internet(self) -> str:
-        node = self.t.node(("internet",), _lines("internet"))
+        node = self.t.node(("internet",), _lines(self.w("internet")))
         self.t.edge(node, self.lan())
         return node
 
     def host(self) -> str:
         f = self.host_fact or {}
-        title = f"host ({f['os']})" if f.get("os") else "host"
+        title = self.w("host_os", os=f["os"]) if f.get("os") else self.w("host")
         nic = " ".join(str(f[k]) for k in ("nic", "address") if f.get(k))
         return self.t.node(("host",), _lines(title, nic))
 
@@ -166,7 +174,7 @@ class _Builder:
         platform = (self.host_fact or {}).get("docker")
         if platform not in ("desktop", "wsl2"):
             return host
-        label = "Docker Desktop VM" if platform == "desktop" else "WSL2 VM (Docker engine)"
+        label = self.w("desktop_vm" if platform == "desktop" else "wsl2_vm")
         node = self.t.node(("dvm",), _lines(label))
         self.t.edge(host, node)
         return node
@@ -177,7 +185,11 @@ class _Builder:
             return self.t.ids[key]
         f = next((d for d in self.by_kind["dnet"] if d.get("name") == name), {})
         bridge = f.get("bridge")
-        title = f"network {name}" + (f" ({bridge})" if bridge else "")
+        title = (
+            self.w("network_bridge", name=name, bridge=bridge)
+            if bridge
+            else self.w("network", name=name)
+        )
         node = self.t.node(key, _lines(title, f.get("subnet")))
         driver = f.get("driver")
         if driver in ("macvlan", "ipvlan"):
@@ -191,14 +203,14 @@ class _Builder:
         if key in self.t.ids:
             return self.t.ids[key]
         f = next((c for c in self.by_kind["container"] if c.get("name") == name), {})
-        node = self.t.node(key, _lines(f"container {name}", f.get("ip")))
+        node = self.t.node(key, _lines(self.w("container", name=name), f.get("ip")))
         netns = next((n for n in self.by_kind["netns"] if n.get("container") == name), {})
         kind = netns.get("type")
         if kind == "host":
-            self.t.edge(self.docker_parent(), node, dotted=True, text="host network")
+            self.t.edge(self.docker_parent(), node, dotted=True, text=self.w("host_network"))
         elif kind == "shared" and netns.get("owner") not in (None, name):
             owner = self.container(str(netns["owner"]))
-            self.t.edge(owner, node, dotted=True, text="shares netns")
+            self.t.edge(owner, node, dotted=True, text=self.w("shares_netns"))
         elif kind != "none":
             for att in self.by_kind["attach"]:
                 if att.get("container") == name:
@@ -219,23 +231,18 @@ class _Builder:
             ),
             None,
         )
-        what = {
-            "bridged": "bridged switch",
-            "nat": "NAT switch",
-            "hostonly": "host-only switch",
-            "isolated": "isolated switch",
-            "routed": "routed switch",
-        }.get(family or "", "switch")
-        node = self.t.node(key, _lines(f"{what} {name}", subnet if family != "bridged" else None))
+        known = ("bridged", "nat", "hostonly", "isolated", "routed")
+        what = self.w(f"switch_{family}" if family in known else "switch", name=name)
+        node = self.t.node(key, _lines(what, subnet if family != "bridged" else None))
         if family == "bridged":
             self.t.edge(self.lan(), node)
         elif family == "nat":
-            nat = self.t.node(("natdev", name), _lines(f"NAT device of {name}"))
+            nat = self.t.node(("natdev", name), _lines(self.w("nat_device", name=name)))
             self.t.edge(self.host(), nat)
             self.t.edge(nat, node)
-            self.t.edge(self.host(), node, dotted=True, text="host adapter")
+            self.t.edge(self.host(), node, dotted=True, text=self.w("host_adapter"))
         elif family in ("hostonly", "routed"):
-            self.t.edge(self.host(), node, text="host adapter")
+            self.t.edge(self.host(), node, text=self.w("host_adapter"))
         return node
 
     def vm_uplink(self, vm: str, index: Any) -> str | None:
@@ -247,7 +254,7 @@ class _Builder:
         if family == "disconnected":
             return None
         if family == "nat-private":
-            nat = self.t.node(("natdev", vm, str(index)), _lines(f"NAT engine of {vm}"))
+            nat = self.t.node(("natdev", vm, str(index)), _lines(self.w("nat_engine", vm=vm)))
             self.t.edge(self.host(), nat)
             return nat
         if switch is None:
@@ -259,7 +266,11 @@ class _Builder:
         if key in self.t.ids:
             return self.t.ids[key]
         f = next((v for v in self.by_kind["vm"] if v.get("name") == name), {})
-        title = f"VM {name}" + (f" ({f['hypervisor']})" if f.get("hypervisor") else "")
+        title = (
+            self.w("vm_hypervisor", name=name, hypervisor=f["hypervisor"])
+            if f.get("hypervisor")
+            else self.w("vm", name=name)
+        )
         node = self.t.node(key, _lines(title))
         for adapter in self.by_kind["adapter"]:
             if adapter.get("vm") == name:
@@ -386,14 +397,16 @@ class _Builder:
         if v.status == "blocked":
             hit = next(((h, f) for h, f in pairs if h.status == "blocked"), None)
             rule = hit[0].rule if hit else (v.causes[0].rule if v.causes else None)
-            text = (
-                f"{v.symptom}: blocked" + (" here" if hit else "") + (f" ({rule})" if rule else "")
-            )
+            text = self.w("blocked_here" if hit else "blocked", symptom=v.symptom)
+            if rule:
+                text = self.w("rule", text=text, rule=rule)
             cls = "blocked"
         else:
             hit = next(((h, f) for h, f in pairs if h.status == "unknown" and h.reached), None)
             asked = hit[0].questions[0] if hit and hit[0].questions else None
-            text = f"{v.symptom}: unknown here" + (f" (asks {asked})" if asked else "")
+            text = self.w("unknown_here", symptom=v.symptom)
+            if asked:
+                text = self.w("asks", text=text, question=asked)
             cls = "unknown"
             if hit is None:
                 return
