@@ -29,7 +29,7 @@ DIAL_CUE = (
     r"|访问|连接?|打开|请求|调用)\s*$"
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
-IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w.])")
+IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w]|\.\d)")
 # Words that follow "container"/"虚拟机" yet are not names.
 NOT_NAMES = {
     "ip", "ips", "port", "ports", "nat", "bridge", "bridged", "host", "none", "mode", "network",
