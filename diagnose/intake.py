@@ -683,6 +683,8 @@ class _Reader:
             port = None  # "ping 不通": ICMP, no port
         if port is not None:
             symptom["port"] = port
+            if "proto" not in symptom and self._udp_only(setup, target, port):
+                symptom["proto"] = "udp"
         setup["symptoms"] = [symptom]
         return True, endpoints
 
@@ -710,6 +712,24 @@ class _Reader:
         if endpoint in self.failing:
             self.vm_dial = endpoint  # what the failing command typed
         return subject
+
+    def _udp_only(self, setup: dict[str, Any], target: str, port: int) -> bool:
+        """The target publishes this port for UDP only (a pasted "3478:3478/udp")."""
+        if not target.startswith("container:"):
+            return False
+        name = target.split(":", 1)[1]
+        protos = {
+            (
+                p.get("protocol")
+                if isinstance(p, dict)
+                else (str(p).split("/")[1] if "/" in str(p) else "tcp")
+            )
+            for c in setup.get("docker", {}).get("containers", [])
+            if c.get("name") == name
+            for p in c.get("ports") or []
+            if _host_port(p) == port
+        }
+        return protos == {"udp"}
 
     def _start_failure(self, text: str, said: tuple[str, re.Match[str]] | None) -> str | None:
         found = _find(self.lex["start_failure"], text)
