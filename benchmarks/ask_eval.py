@@ -251,7 +251,9 @@ def measure() -> list[str]:
         "question from the setup they have in mind (benchmarks/eval/; see docs/asking.md). "
         f"The tuning set has {len(tuning)} questions ({sum(i.lang == 'en' for i in tuning)} English, "
         f"{sum(i.lang == 'zh' for i in tuning)} Chinese) and expects {covered} of the {total} "
-        "finding rules first; the held-out set was written apart and never used to tune the intake.",
+        "finding rules first. The held-out set was written apart, by someone who had not seen "
+        "the tuning set, and was run only to watch for overfitting; its misses were read once, "
+        'which showed two ways of saying it fails the lexicon lacked ("times out", "hangs").',
         "",
         "Tuning set:",
         "",
