@@ -186,7 +186,11 @@ def ask(
     ] = None,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="language of the texts (default: the question's)"),
+        typer.Option(
+            "--lang",
+            help="language of the texts (default: the question's)",
+            callback=lambda v: v if v is None else _lang(v),
+        ),
     ] = None,
     redact: RedactOpt = False,
 ) -> None:
@@ -199,8 +203,6 @@ def ask(
     from diagnose.dialogue import converse, finish, load_answers, parse_facts
     from diagnose.render.text import render_why
 
-    if lang is not None:
-        _lang(lang)
     facts = parse_facts(fact or [])
     given = load_answers(answers) if answers else {}
     interactive = not no_input and sys.stdin.isatty() and format is not Format.json

@@ -296,6 +296,13 @@ def test_cli_bad_fact_is_one_line_and_exit_2() -> None:
     assert "Traceback" not in out.output
 
 
+def test_cli_unknown_language_is_a_usage_error() -> None:
+    out = runner.invoke(app, ["ask", "my VM can't reach the LAN", "--lang", "fr", "--no-input"])
+    assert out.exit_code == 2
+    assert "'fr' is not one of: en, zh" in out.output
+    assert "internal error" not in out.output
+
+
 def test_cli_bad_answers_file_names_the_file_and_line(tmp_path: Path) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text("a: [1\n")
