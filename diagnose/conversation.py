@@ -375,6 +375,10 @@ def ask(
     direction = given.get("intake.direction")
     if technology is not None and not is_unknown(technology) and technology not in ("vm", "docker"):
         raise InputError("expected vm or docker", file="<answers>", field="intake.technology")
+    if not is_unknown(direction) and not isinstance(direction, str):
+        raise InputError(
+            "expected FROM -> TO, e.g. lan -> vm:vm", file="<answers>", field="intake.direction"
+        )
     reading = intake.read(
         text,
         entity=None if is_unknown(technology) else technology,

@@ -141,6 +141,14 @@ def test_an_answer_that_does_not_fit_names_its_key() -> None:
     assert "vmwar" in str(caught.value)
 
 
+@pytest.mark.parametrize("direction", [5, ["lan", "vm:vm"], {"from": "lan"}])
+def test_a_direction_that_is_not_text_names_its_key(direction: object) -> None:
+    """JSON answers (HTTP, MCP) may hold any type: the wrong one is bad input, not a bug."""
+    with pytest.raises(InputError) as caught:
+        ask("why can't my VM reach the LAN?", answers={"intake.direction": direction})
+    assert caught.value.field == "intake.direction"
+
+
 # ----------------------------------------------------------------------------- the conversation
 
 
