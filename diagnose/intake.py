@@ -452,10 +452,9 @@ class _Reader:
         """Each address goes to the role named just before it (gateway, host, VM, container)."""
         for m in IPV4.finditer(text):
             addr, prefix = m.group(1), m.group(2)
-            try:
-                ip = ipaddress.ip_address(addr)
-            except ValueError:
-                continue
+            ip = _ip(addr)
+            if ip is None or (prefix is not None and int(prefix) > 32):
+                continue  # a typo (192.168.1.256, /40): no address to place
             if (
                 ip.is_loopback
                 or ip.is_unspecified
@@ -556,8 +555,8 @@ class _Reader:
     def _address_endpoint(self, text: str, h: Hit, setup: dict[str, Any]) -> str | None:
         """An address the client dials is an endpoint; one that says what something's address
         is ("VM 192.168.80.128", "IP 172.17.0.2", a subnet) is not."""
-        if text[h.end : h.end + 1] == "/" or h.text.startswith("255."):
-            return None  # a subnet or a netmask, not a machine
+        if text[h.end : h.end + 1] == "/" or h.text.startswith("255.") or _ip(h.text) is None:
+            return None  # a subnet, a netmask or a typo (192.168.1.256), not a machine
         before = text[max(0, h.start - 14) : h.start].lower()
         if re.search(r"(\bvms?|\bguest|\bcontainer|虚拟机|容器|\bhost|宿主机)\s*$", before):
             return None  # "VM 192.168.80.128": the VM's own address, said in passing
@@ -782,7 +781,7 @@ class _Reader:
             if target is None and subject and subject != source:
                 target = subject
             if target is None:
-                target = self._dialled_endpoint(part, setup)
+                target = self._dialled_endpoint(part)
         if (
             subject
             and subject.startswith("container:")
@@ -818,7 +817,7 @@ class _Reader:
             elif publish or outward == ["lan"]:
                 source, target = "lan", subject
         if target is None and source == subject:
-            target = self._dialled_endpoint(part, setup)
+            target = self._dialled_endpoint(part)
         if (
             subject
             and subject.startswith("container:")
@@ -904,9 +903,8 @@ class _Reader:
                 return source, rest[0] if rest else None
         return values[0], values[1]
 
-    def _dialled_endpoint(self, part: str, setup: dict[str, Any]) -> str | None:
-        m = IPV4.search(part)
-        return m.group(1) if m else None
+    def _dialled_endpoint(self, part: str) -> str | None:
+        return next((m.group(1) for m in IPV4.finditer(part) if _ip(m.group(1))), None)
 
     def _dial(self, text: str, setup: dict[str, Any], source: str, target: str) -> str | None:
         """What the client typed, where it is not the target's plain name."""
@@ -923,9 +921,9 @@ class _Reader:
             if source.startswith("container:") and re.search(quoted, text):
                 return name
             for typed in IPV4.finditer(text):
-                addr = ipaddress.ip_address(typed.group(1))
+                addr = _ip(typed.group(1))
                 cue = re.search(DIAL_CUE, text[max(0, typed.start() - 16) : typed.start()], re.I)
-                if cue and addr in ipaddress.ip_network("172.16.0.0/12"):
+                if cue and addr is not None and addr in ipaddress.ip_network("172.16.0.0/12"):
                     return typed.group(1)  # a Container-IP typed in a command
         if target == "host" and source.startswith("container:"):
             m = re.search(r"\b(localhost|127\.0\.0\.1)\b", text)
@@ -980,6 +978,14 @@ class _Reader:
         if implied and (target != "internet" or implied[0] in ("443", "80")):
             self.note("port", implied[0], implied[1].group(0))
             return int(implied[0])
+        return None
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address the text spells, or None for a dotted quad that is none (192.168.1.256)."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
         return None
 
 

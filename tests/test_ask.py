@@ -101,6 +101,24 @@ def test_a_container_that_does_not_start_is_a_start_symptom() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my vm can't reach 10.0.0.256",
+        "虚拟机 bridged 192.168.1.256 无法访问局域网",
+        "from the lan, curl 172.17.0.256:80 to the container fails",
+        "host 192.168.1.256 docker container port 80 fails from the lan",
+        "my vm can't reach the lan subnet 192.168.1.0/40",
+        "vm bridged 10.0.0.5/40 can't reach lan",
+    ],
+)
+def test_a_mistyped_address_is_no_address(text: str) -> None:
+    """A dotted quad past 255 or a prefix past /32 is left out, not a crash."""
+    reading = read(text)
+    assert ".256" not in json.dumps(reading.setup) and "/40" not in json.dumps(reading.setup)
+    ask(text)  # and the turn goes on
+
+
 def test_an_empty_or_huge_question_is_refused() -> None:
     with pytest.raises(InputError, match="empty"):
         read("   ")
