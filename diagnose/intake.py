@@ -193,10 +193,25 @@ def _network_creates(text: str, spans: list[tuple[int, int]]) -> list[dict[str, 
             elif not word.startswith("-") and re.fullmatch(r"[A-Za-z0-9][\w.-]*", word):
                 net["name"] = word
             i += 1
-        if "name" in net:
-            out.append(net)
+        if "name" in net and net["name"] not in {n["name"] for n in out}:
+            out.append(_valid_values(net))
             spans.append(m.span())
     return out
+
+
+def _valid_values(net: dict[str, Any]) -> dict[str, Any]:
+    """A network with the values the setup format refuses left out (`--subnet bogus`,
+    `-d foo`), as the loaders leave out what they cannot read."""
+    from pydantic import ValidationError
+
+    from diagnose.model import DockerNetwork
+
+    try:
+        DockerNetwork.model_validate(net)
+    except ValidationError as exc:
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]} - {"name"}
+        return {k: v for k, v in net.items() if k not in bad}
+    return net
 
 
 # ------------------------------------------------------------------------- the reading

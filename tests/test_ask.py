@@ -85,6 +85,18 @@ def test_a_pasted_docker_run_line_is_read_by_the_loader() -> None:
     assert reading.setup["symptoms"][0]["port"] == 8080
 
 
+def test_a_pasted_network_keeps_only_its_valid_values() -> None:
+    """A value the setup format refuses is left out, as the loaders leave out what they
+    cannot read; the question is still asked (it used to fail on a `<setup>` field)."""
+    text = (
+        "docker network create --subnet 10.0.0.0/8 -d foo appnet\n"
+        "docker network create --subnet bogus appnet\n"
+        "my container can't reach the internet"
+    )
+    assert read(text).setup["docker"]["networks"] == [{"name": "appnet", "subnet": "10.0.0.0/8"}]
+    assert ask(text).status == "question"
+
+
 def test_a_container_named_only_in_prose_has_an_unknown_mode() -> None:
     """Left out, the mode would mean bridge: the intake does not know that."""
     container = read("my container can't reach the internet").setup["docker"]["containers"][0]
