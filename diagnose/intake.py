@@ -963,11 +963,12 @@ class _Reader:
     ) -> int | None:
         # The port of the clause that fails first ("8080 works, 9000 is refused"), or the one
         # its URL or command implies ("打开 http://192.168.1.20" is 80), then any.
-        ports = [int(m.group("port")) for m in _find(self.lex["port"], self.failing)]
+        failing = [int(m.group("port")) for m in _find(self.lex["port"], self.failing)]
         implied_here = _first(self.lex["service_port"], self.failing)
-        if not ports and implied_here:
-            ports = [int(implied_here[0])]
-        ports += [int(m.group("port")) for m in _find(self.lex["port"], text)]
+        if not failing and implied_here:
+            failing = [int(implied_here[0])]
+        failing = [p for p in failing if 0 < p < 65536]  # port 0 or 99999: a typo, no port
+        ports = failing + [int(m.group("port")) for m in _find(self.lex["port"], text)]
         ports = list(dict.fromkeys(p for p in ports if 0 < p < 65536))
         if target.startswith("container:"):
             name = target.split(":", 1)[1]
@@ -977,9 +978,6 @@ class _Reader:
                 published = c.get("ports") or []
                 if published and source in ("lan", "host", "internet"):
                     host_ports = [_host_port(p) for p in published]
-                    failing = [int(m.group("port")) for m in _find(self.lex["port"], self.failing)]
-                    if not failing and implied_here:
-                        failing = [int(implied_here[0])]
                     if failing:
                         return failing[0]  # even one not published: that is the question
                     for p in ports:

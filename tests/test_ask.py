@@ -131,6 +131,12 @@ def test_a_mistyped_address_is_no_address(text: str) -> None:
     ask(text)  # and the turn goes on
 
 
+def test_a_port_out_of_range_is_no_port() -> None:
+    text = "docker run -p 8080:80 --name web nginx; from the lan port 0 fails"
+    assert 0 not in [sy.get("port") for sy in read(text).setup["symptoms"]]
+    ask(text)  # it used to fail on symptoms[0].port, a field the person never wrote
+
+
 def test_an_empty_or_huge_question_is_refused() -> None:
     with pytest.raises(InputError, match="empty"):
         read("   ")
