@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -39,6 +39,7 @@ NOT_NAMES = {
     "running", "each", "every", "both", "two", "one", "first", "second", "some", "any", "your",
     "our", "its", "their", "docker-compose", "compose", "linux", "windows", "ubuntu", "debian",
     "centos", "alpine", "busybox", "single", "separate", "all", "no", "test",
+    "vmnet0", "vmnet1", "vmnet8", "virbr0", "docker0", "eth0", "localhost",
 }  # fmt: skip
 
 
@@ -70,12 +71,12 @@ def lexicon() -> dict[str, Any]:
 
 @dataclass
 class Hit:
-    kind: str
+    """A match of the lexicon: the value it stands for, where, and the words."""
+
     value: str
     start: int
     end: int
     text: str
-    name: str | None = None
 
 
 @dataclass
@@ -112,12 +113,11 @@ def _first(table: dict[str, list[re.Pattern[str]]], text: str) -> tuple[str, re.
     return best
 
 
-def _hits(table: dict[str, list[re.Pattern[str]]], text: str, kind: str) -> list[Hit]:
+def _hits(table: dict[str, list[re.Pattern[str]]], text: str) -> list[Hit]:
     out = []
     for value, patterns in table.items():
         for m in _find(patterns, text):
-            name = m.groupdict().get("name")
-            out.append(Hit(kind, value, m.start(), m.end(), m.group(0), name))
+            out.append(Hit(value, m.start(), m.end(), m.group(0)))
     return sorted(out, key=lambda h: (h.start, -h.end))
 
 
@@ -262,8 +262,8 @@ class _Reader:
             host.setdefault("os", os_)
         if platform and entity == "docker":
             host.setdefault("docker", platform)
-        elif entity == "docker" and os_ in ("windows", "mac") and "docker" not in host:
-            pass  # Docker Desktop is likely but not certain: the diagnosis asks
+        # No platform named on Windows or a Mac: Docker Desktop is likely but not certain, so
+        # it is left for the diagnosis to ask.
         if self.vm_networks:
             setup["vm_networks"] = self.vm_networks
         self._addresses(setup, prose, entity)
@@ -310,7 +310,7 @@ class _Reader:
         out: list[str] = []
         for m in _find(self.lex["name"], text):
             name = m.group("name")
-            if name.lower() in NOT_NAMES or name.lower() in _lexicon_words():
+            if name.lower() in NOT_NAMES:
                 continue
             if name not in out:
                 out.append(name)
@@ -337,7 +337,7 @@ class _Reader:
     def _vm_modes(self, text: str) -> list[tuple[str, int]]:
         """The adapter modes named, with where: one per adapter ("网卡1是NAT，网卡2是host-only"),
         or the one it was changed to ("改成了桥接", "switched to bridged"); else the first."""
-        hits = _hits(self.lex["vm_mode"], text, "vm_mode")
+        hits = _hits(self.lex["vm_mode"], text)
         kept: list[Hit] = []
         for h in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
             if kept and h.start < kept[-1].end:
@@ -380,10 +380,7 @@ class _Reader:
         if hypervisor:
             vm["hypervisor"] = hypervisor
         if modes:
-            adapters = []
-            for mode, _ in modes:
-                adapter: dict[str, Any] = {"mode": mode}
-                adapters.append(adapter)
+            adapters: list[dict[str, Any]] = [{"mode": mode} for mode, _ in modes]
             net = re.search(r"\b(vmnet\d+|vboxnet\d+|virbr\d+)\b", text, re.I)
             if net and len(adapters) == 1:
                 adapters[0]["network"] = net.group(1).lower().replace("vmnet", "VMnet")
@@ -424,7 +421,7 @@ class _Reader:
                 known.add(name)
         if not containers:
             containers.append({"name": "container", "network_mode_unknown": True})
-        if len(containers) >= 1 and not containers_from_config(setup):
+        if not containers_from_config(setup):
             c: dict[str, Any] = containers[0]
             if mode_hit:
                 mode, m = mode_hit
@@ -533,18 +530,18 @@ class _Reader:
 
     # --------------------------------------------------------------------- the failing connection
 
-    def _mentions(self, text: str, setup: dict[str, Any], entity: str | None) -> list[Hit]:
+    def _mentions(self, text: str, setup: dict[str, Any]) -> list[Hit]:
         """Endpoints named in the text, each resolved to a symptom endpoint (vm:NAME...)."""
         vms = [v["name"] for v in setup.get("vms", [])]
         containers = [c["name"] for c in setup.get("docker", {}).get("containers", [])]
-        hits = _hits(self.lex["endpoint"], text, "endpoint")
+        hits = _hits(self.lex["endpoint"], text)
         # A container or VM named in the text is an endpoint of its own.
         for name in containers + vms:
             if name in ("container", "container2", "vm", "vm2"):
                 continue
             for m in re.finditer(rf"(?<![A-Za-z0-9_.-]){re.escape(name)}(?![A-Za-z0-9_-])", text):
                 kind = "container" if name in containers else "vm"
-                hits.append(Hit("endpoint", f"{kind}:{name}", m.start(), m.end(), m.group(0)))
+                hits.append(Hit(f"{kind}:{name}", m.start(), m.end(), m.group(0)))
         hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
         named = [h for h in hits if ":" in h.value]
         # "容器api", "container `web`": the name says which one, not the word before it.
@@ -642,7 +639,7 @@ class _Reader:
     def _symptom(
         self, setup: dict[str, Any], text: str, entity: str | None
     ) -> tuple[bool, list[str]]:
-        mentions = self._mentions(text, setup, entity)
+        mentions = self._mentions(text, setup)
         endpoints = list(dict.fromkeys(h.value for h in mentions))
         vms = [v["name"] for v in setup.get("vms", [])]
         containers = setup.get("docker", {}).get("containers", [])
@@ -1003,7 +1000,7 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def _shift(h: Hit, by: int) -> Hit:
-    return Hit(h.kind, h.value, h.start + by, h.end + by, h.text, h.name)
+    return replace(h, start=h.start + by, end=h.end + by)
 
 
 def containers_from_config(setup: dict[str, Any]) -> bool:
@@ -1020,11 +1017,6 @@ def _host_port(publish: Any) -> int | None:
         spec = parts[-2] if len(parts) >= 2 else ""
     head = spec.split("-")[0]
     return int(head) if head.isdigit() else None
-
-
-@cache
-def _lexicon_words() -> frozenset[str]:
-    return frozenset({"vmnet0", "vmnet1", "vmnet8", "virbr0", "docker0", "eth0", "localhost"})
 
 
 def read(text: str, *, entity: str | None = None, direction: str | None = None) -> Reading:
