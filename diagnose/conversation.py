@@ -18,7 +18,7 @@ from pydantic import Field
 from diagnose import intake
 from diagnose.errors import InputError
 from diagnose.intake import Recognised
-from diagnose.report import Out, Question, Report
+from diagnose.report import Out, Question, Report, TraceEntry
 
 
 class AskQuestion(Out):
@@ -276,7 +276,7 @@ def _intake_question(qid: str, lang: str, choices: list[str] | None = None) -> A
     )
 
 
-def _any_described(setup: dict[str, Any], done: set[str]) -> bool:
+def _any_described(done: set[str]) -> bool:
     """Whether the VM or the containers the question is about were described already."""
     return any(k == "docker" or k.startswith(("vms[", "docker.containers[")) for k in done)
 
@@ -408,7 +408,7 @@ def ask(
         intake_q = _intake_question(
             "intake-direction", lang, list(dict.fromkeys(guess + choices))[:12]
         )
-    report = _diagnose(setup, lang) if setup else _diagnose({}, lang)
+    report = _diagnose(setup, lang)
     questions: list[AskQuestion] = []
     if intake_q is not None:
         questions = [intake_q]
@@ -432,7 +432,7 @@ def ask(
         described = _describe(setup, done, lang, reading.entity)
         if not decided:
             questions += described + free
-        elif not questions and described and not _any_described(setup, done):
+        elif not questions and described and not _any_described(done):
             # Blocked on what the question alone says: what it left out reads as absent (no
             # port forward, no network) to the rules. Have the entry described once first.
             questions = described[:1]
@@ -487,7 +487,7 @@ def how(
         origin = fact.get("src") or (f"by {by_output[fid].rule}" if fid in by_output else "")
         return f"{kind} ({origin})" if origin else str(kind)
 
-    def walk(entry: Any, level: int) -> None:
+    def walk(entry: TraceEntry | None, level: int) -> None:
         if entry is None or level > depth:
             return
         key = entry.rule + "|" + ",".join(sorted(entry.matched.values()))

@@ -42,7 +42,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from diagnose.errors import InputError
-from diagnose.report import Report
+from diagnose.report import Finding, Report
 
 if TYPE_CHECKING:
     from diagnose.batch import FileResult
@@ -849,9 +849,7 @@ def redact_results(
     return out
 
 
-def _finding(redactor: Redactor, finding: Any) -> Any:
-    from diagnose.report import Finding
-
+def _finding(redactor: Redactor, finding: Finding) -> Finding:
     return Finding.model_validate(redactor.finding(finding.model_dump(mode="json")))
 
 
