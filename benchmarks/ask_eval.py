@@ -8,14 +8,13 @@ person answers each question from the truth (a field it does not hold: "I don't 
 
     python -m benchmarks.ask_eval                 # top-1/top-3, questions asked; docs/benchmarks.md
     python -m benchmarks.ask_eval --check-truth   # each truth alone gives its expected answer
-    python -m benchmarks.ask_eval --heldout       # the held-out set (never used to tune)
+    python -m benchmarks.ask_eval --heldout       # the held-out set (written apart, not tuned on)
     python -m benchmarks.ask_eval --failures      # list the misses
     python -m benchmarks.ask_eval --write         # both sets into docs/benchmarks.md
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +23,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from diagnose.catalogue import SEVERITY_ORDER
 from diagnose.report import Report
 
 EVAL = Path(__file__).resolve().parent / "eval"
-HELDOUT = EVAL / "heldout"  # written apart, never used to tune the intake
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+HELDOUT = EVAL / "heldout"  # written apart; run to watch for overfitting (docs/benchmarks.md)
 
 
 class Expect(BaseModel):
@@ -50,11 +49,8 @@ class Item(BaseModel):
 
 
 def items(folder: Path = EVAL) -> list[Item]:
-    out: list[Item] = []
-    for path in sorted(folder.glob("*.yaml")):
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            out.append(Item.model_validate({**raw, "file": path.name}))
-    return out
+    """The items of every eval file in the folder, in file order."""
+    return [item for path in sorted(folder.glob("*.yaml")) for item in items_of(path)]
 
 
 def ranked(report: Report) -> list[str]:
@@ -99,12 +95,12 @@ def lookup(truth: dict[str, Any], key: str) -> Any:
     if key == "intake.direction":
         sy = (truth.get("symptoms") or [{}])[0]
         return f"{sy['from']} -> {sy['to']}" if sy.get("from") and sy.get("to") else None
-    from diagnose.conversation import settable
+    from diagnose.conversation import key_path, settable
 
     if not settable(key):
         return None
     node: Any = truth
-    for name, selector in re.findall(r"([A-Za-z_]\w*)(?:\[([^\]]*)\])?", key.replace("[]", "[s1]")):
+    for name, selector in key_path(key):
         if not isinstance(node, dict) or name not in node:
             return None
         node = node[name]
@@ -314,6 +310,7 @@ def summary(outcomes: list[Outcome]) -> str:
 
 
 def items_of(path: Path) -> list[Item]:
+    """The items of one eval file."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     return [Item.model_validate({**r, "file": path.name}) for r in raw]
 

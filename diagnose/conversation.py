@@ -77,6 +77,12 @@ def settable(key: str) -> bool:
     return "(" not in key and " " not in key and bool(_SEGMENT.match(key))
 
 
+def key_path(key: str) -> list[tuple[str, str]]:
+    """The steps of a question's key: `vms[vm].adapters[0].mode` -> (vms, vm), (adapters, 0),
+    (mode, ""); `symptoms[]` is the first symptom, s1."""
+    return [(name, selector) for name, selector in _SEGMENT.findall(key.replace("[]", "[s1]"))]
+
+
 def _scalar(value: Any) -> Any:
     if not isinstance(value, str):
         return value
@@ -145,7 +151,7 @@ def _default_name(name: Any) -> bool:
 
 def set_field(setup: dict[str, Any], key: str, value: Any) -> None:
     """Put an answer where its key points: `vms[vm].adapters[0].mode`, `host.ip_forward`..."""
-    parts = _SEGMENT.findall(key.replace("[]", "[s1]"))
+    parts = key_path(key)
     node: dict[str, Any] = setup
     for i, (name, selector) in enumerate(parts):
         last = i == len(parts) - 1
