@@ -262,7 +262,8 @@ class NetwhyServer(MCPServer[Any]):
 
 
 def build_server(rules: tuple[str, ...] = ()) -> NetwhyServer:
-    """The MCP server with its four tools; `rules` adds folders of rules to every diagnosis."""
+    """The MCP server with its four tools; `rules` adds folders of rules to the diagnoses of
+    `why`, `check_config` and `explain` (`ask`, like `netwhy ask`, uses the bundled rules)."""
     from diagnose import __version__
 
     server = NetwhyServer(
