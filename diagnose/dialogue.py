@@ -67,6 +67,14 @@ def _why_lines(q: AskQuestion, lang: str) -> list[str]:
     return lines
 
 
+def _reply(read: Callable[[str], str], prompt: str) -> str | None:
+    """The person's reply, or None at the end of input (Ctrl-D): they are done."""
+    try:
+        return read(prompt).strip()
+    except EOFError:
+        return None
+
+
 def converse(
     text: str,
     *,
@@ -76,7 +84,8 @@ def converse(
     read: Callable[[str], str],
     say: Callable[[str], None],
 ) -> AskResult:
-    """Ask until an answer (or quit); `answers` is filled in place, for --record."""
+    """Ask until an answer (or quit, or the end of input); `answers` is filled in place, for
+    --record."""
     result = ask(text, facts=facts, answers=answers, lang=lang)
     say(
         f"{_word('read', result.lang)}: "
@@ -89,7 +98,9 @@ def converse(
         for i, label in enumerate(q.labels, start=1):
             say(f"  {i}. {label}")
         while True:
-            reply = read(f"[{_word('choose', result.lang)}] > ").strip()
+            reply = _reply(read, f"[{_word('choose', result.lang)}] > ")
+            if reply is None:
+                return result
             low = reply.lower()
             if low == "why":
                 for line in _why_lines(q, result.lang):
@@ -120,6 +131,6 @@ def converse(
 
 def finish(result: AskResult, read: Callable[[str], str], say: Callable[[str], None]) -> None:
     """After the answer: the derivation on request."""
-    while read(f"[{_word('finish', result.lang)}] > ").strip().lower() == "how":
+    while (_reply(read, f"[{_word('finish', result.lang)}] > ") or "").lower() == "how":
         for line in _how_lines(result, result.lang):
             say(line)

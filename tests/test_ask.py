@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from diagnose.cli import app
 from diagnose.conversation import AskResult, ask, how, set_field
-from diagnose.dialogue import converse
+from diagnose.dialogue import converse, finish
 from diagnose.errors import InputError
 from diagnose.intake import read
 
@@ -312,6 +312,25 @@ def test_a_bad_answer_at_the_prompt_is_asked_again() -> None:
     )
     assert answers == {}
     assert any("does not fit" in line for line in said)
+
+
+def test_the_end_of_input_at_the_prompt_ends_the_conversation() -> None:
+    """Ctrl-D at the prompt is "quit", not a bug (it was "internal error (EOFError)")."""
+    said: list[str] = []
+
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    result = converse(
+        "why can't my VM reach the LAN?",
+        facts={},
+        answers={},
+        lang=None,
+        read=closed,
+        say=said.append,
+    )
+    assert result.status == "question"
+    finish(result, read=closed, say=said.append)
 
 
 def test_cli_without_input_prints_the_turn_as_json() -> None:
