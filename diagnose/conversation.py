@@ -398,7 +398,7 @@ def ask(
     for key, value in given.items():
         if key in INTAKE_KEYS or is_unknown(value):
             continue
-        where = "<facts>" if facts and key in facts else "<answers>"
+        where = "<answers>" if answers and key in answers else "<facts>"  # answers win
         _apply(setup, key, value, where)
     intake_q: AskQuestion | None = None
     if reading.entity is None and "intake.technology" not in done:

@@ -175,6 +175,17 @@ def test_an_answer_that_does_not_fit_names_its_key() -> None:
         ask("why can't my VM reach the LAN?", answers={"vms[vm].hypervisor": "vmwar"})
     assert caught.value.field == "vms[vm].hypervisor"
     assert "vmwar" in str(caught.value)
+    # A key both known up front and answered takes the answer: the error names the answers.
+    with pytest.raises(InputError) as caught:
+        ask(
+            "why can't my VM reach the LAN?",
+            facts={"vms[vm].hypervisor": "vmware"},
+            answers={"vms[vm].hypervisor": "vmwar"},
+        )
+    assert caught.value.file == "<answers>"
+    with pytest.raises(InputError) as caught:
+        ask("why can't my VM reach the LAN?", facts={"vms[vm].hypervisor": "vmwar"})
+    assert caught.value.file == "<facts>"
 
 
 @pytest.mark.parametrize("direction", [5, ["lan", "vm:vm"], {"from": "lan"}])
