@@ -161,6 +161,10 @@ _FACT_NAMES: dict[tuple[str | None, str], str] = {
     ("vnic", "switch"): "net",
     ("attach", "network"): "net",
     ("dns_name", "name"): "hostname",
+    ("extra_host", "name"): "hostname",
+    # learn_setup takes both sides of a link (`--link target:name`) for containers
+    ("link", "target"): "container",
+    ("link", "name"): "container",
     ("symptom", "dial"): "hostname",
     (None, "vm"): "vm",
     (None, "container"): "container",

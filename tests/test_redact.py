@@ -23,7 +23,8 @@ from diagnose.redact import Redactor, redact_report
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TRICKY = Path(__file__).resolve().parent / "data" / "tricky-names.yaml"
-SETUPS = [*sorted(EXAMPLES.glob("*.yaml")), TRICKY]
+HOSTS_AND_LINKS = TRICKY.with_name("hosts-and-links.yaml")
+SETUPS = [*sorted(EXAMPLES.glob("*.yaml")), TRICKY, HOSTS_AND_LINKS]
 runner = CliRunner()
 
 IP = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]+")
@@ -66,6 +67,8 @@ def originals(setup: Setup, strict: bool = False) -> tuple[set[str], set[str]]:
     names |= {n.name for n in (docker.networks if docker else None) or []}
     for ct in (docker.containers if docker else None) or []:
         names |= {ct.name, ct.image, ct.hostname}
+        names |= {re.split(r"[:=]", entry, maxsplit=1)[0] for entry in ct.extra_hosts or []}
+        names |= {part for link in ct.links or [] for part in link.split(":")}
         for att in ct.networks or []:
             names |= {att.name, *(att.aliases or [])}
     for sym in setup.symptoms or []:
