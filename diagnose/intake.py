@@ -32,6 +32,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w]|\.\d)")
 # Words that follow "container"/"虚拟机" yet are not names.
 NOT_NAMES = {
+    "ping", "curl", "wget", "ssh", "telnet", "nc", "scp", "apt", "yum",
     "ip", "ips", "port", "ports", "nat", "bridge", "bridged", "host", "none", "mode", "network",
     "networks", "docker", "vmware", "virtualbox", "kvm", "dns", "dhcp", "lan", "wan", "tcp", "udp",
     "the", "a", "an", "is", "and", "or", "can", "cannot", "to", "from", "on", "in", "it", "vm",
@@ -177,7 +178,7 @@ def _pasted(text: str) -> tuple[dict[str, Any] | None, list[tuple[int, int]]]:
 def _network_creates(text: str, spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
     """`docker network create [--subnet S] [--gateway G] [--internal] NAME` lines."""
     out: list[dict[str, Any]] = []
-    for m in re.finditer(r"\bdocker +network +create\b([^\n`]*)", text):
+    for m in re.finditer(r"\bdocker +network +create\b([^\n`;，。,&|]*)", text):
         words = m.group(1).replace("=", " ").split()
         net: dict[str, Any] = {"driver": "bridge"}
         i = 0
