@@ -50,26 +50,19 @@ class AskResult(Out):
 # ----------------------------------------------------------------------------- answers
 
 
-UNKNOWN_ANSWERS = {
-    "",
-    "?",
-    "unknown",
-    "don't know",
-    "dont know",
-    "not sure",
-    "skip",
-    "不知道",
-    "不清楚",
-    "跳过",
-}
 # Setup fields that hold lists: a single answer becomes a one-item list.
 LIST_FIELDS = {"listens", "ports", "dns", "expose", "networks", "interfaces", "routes", "resolver"}
 _SEGMENT = re.compile(r"([A-Za-z_][\w]*)(?:\[([^\]]*)\])?")
 INTAKE_KEYS = ("intake.technology", "intake.direction")
 
 
+def replied(kind: str, text: str) -> bool:
+    """Whether a reply says "I don't know" (`unknown`) or "stop" (`quit`): knowledge/intake.yaml."""
+    return any(p.match(text.strip()) for p in intake.lexicon()["reply"][kind])
+
+
 def is_unknown(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip().lower() in UNKNOWN_ANSWERS)
+    return value is None or (isinstance(value, str) and replied("unknown", value))
 
 
 def settable(key: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from diagnose.conversation import AskQuestion, AskResult, ask, how
+from diagnose.conversation import AskQuestion, AskResult, ask, how, replied
 from diagnose.errors import InputError
 from diagnose.yamltext import read_text
 
@@ -110,9 +110,9 @@ def converse(
                 for line in _how_lines(result, result.lang):
                     say(line)
                 continue
-            if low in ("quit", "q", "exit", "退出"):
+            if replied("quit", low):
                 return result
-            if low in ("", "skip", "?"):
+            if replied("unknown", low):
                 value: Any = "unknown"
             elif reply.isdigit() and 1 <= int(reply) <= len(q.choices):
                 value = q.choices[int(reply) - 1]
