@@ -210,16 +210,17 @@ def ask(
         result = converse(
             question, facts=facts, answers=given, lang=lang, read=input, say=typer.echo
         )
-        if record:
-            import yaml
-
-            Path(record).write_text(
-                yaml.safe_dump(given, allow_unicode=True, sort_keys=False), encoding="utf-8"
-            )
     else:
         from diagnose.conversation import ask as api_ask
 
         result = api_ask(question, facts=facts, answers=given, lang=lang)
+    if record:
+        # The answers so far (replayed ones too), for --answers next time.
+        import yaml
+
+        Path(record).write_text(
+            yaml.safe_dump(given, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
     if redact:
         from diagnose.redact import redact_turn
 

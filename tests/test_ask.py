@@ -411,3 +411,15 @@ def test_cli_redact_and_markdown() -> None:
     assert out.exit_code == 1, out.output
     assert out.output.startswith("## Answer")
     assert "shop17" not in out.output and "10.7.0.5" not in out.output
+
+
+def test_cli_record_writes_the_answers_to_replay(tmp_path: Path) -> None:
+    given = tmp_path / "given.yaml"
+    given.write_text("vms[vm].hypervisor: vmware\n")
+    record = tmp_path / "record.yaml"
+    out = runner.invoke(
+        app,
+        ["ask", "my VM can't reach the LAN", "--answers", str(given), "--record", str(record)],
+    )
+    assert out.exit_code == 1, out.output
+    assert record.read_text() == "vms[vm].hypervisor: vmware\n"
