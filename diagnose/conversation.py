@@ -139,7 +139,7 @@ def _merged(old: Any, new: Any) -> Any:
 
 def _default_name(name: Any) -> bool:
     """A name the intake made up ("container", "vm2"): the person's own entries replace it."""
-    return name in ("container", "container2", "vm", "vm2")
+    return name in intake.DEFAULT_NAMES
 
 
 def set_field(setup: dict[str, Any], key: str, value: Any) -> None:

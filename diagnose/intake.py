@@ -23,6 +23,9 @@ from diagnose.errors import InputError
 from diagnose.report import Out
 
 SYMPTOM = "s1"
+# The names the intake gives what the question leaves unnamed; answers that name the real
+# entries replace them (conversation._merged).
+DEFAULT_NAMES = frozenset({"vm", "vm2", "container", "container2", "container3"})
 # Words right before what a command is pointed at: `curl X`, `psql -h X`, `ssh user@X`.
 DIAL_CUE = (
     r"(\b(curl|wget|ping|ssh|telnet|nc|mstsc|rdp|open|browse|http|https|ftp)\b[^,，。]{0,8}|-h ?|@|//"
@@ -88,7 +91,6 @@ class Reading:
     setup: dict[str, Any]
     recognised: list[Recognised]
     entity: str | None = None  # "vm" or "docker": what the question is about
-    symptom: bool = False  # a direction could be read
     sure: bool = False  # ...from clear words ("from the LAN", "容器里", "curl X"), not guessed
     endpoints: list[str] = field(default_factory=list)  # endpoints mentioned, for the choices
 
@@ -268,7 +270,7 @@ class _Reader:
         if self.vm_networks:
             setup["vm_networks"] = self.vm_networks
         self._addresses(setup, prose, entity)
-        symptom, endpoints = self._symptom(setup, prose, entity)
+        endpoints = self._symptom(setup, prose, entity)
         if not host:
             del setup["host"]
         return Reading(
@@ -276,7 +278,6 @@ class _Reader:
             setup=setup,
             recognised=self.recognised,
             entity=entity,
-            symptom=symptom,
             endpoints=endpoints,
             sure=self.sure or self.direction is not None,
         )
@@ -538,7 +539,7 @@ class _Reader:
         hits = _hits(self.lex["endpoint"], text)
         # A container or VM named in the text is an endpoint of its own.
         for name in containers + vms:
-            if name in ("container", "container2", "vm", "vm2"):
+            if name in DEFAULT_NAMES:
                 continue
             for m in re.finditer(rf"(?<![A-Za-z0-9_.-]){re.escape(name)}(?![A-Za-z0-9_-])", text):
                 kind = "container" if name in containers else "vm"
@@ -637,9 +638,9 @@ class _Reader:
             states.append((a, b, "fail" if fail else "ok" if ok else ""))
         return states
 
-    def _symptom(
-        self, setup: dict[str, Any], text: str, entity: str | None
-    ) -> tuple[bool, list[str]]:
+    def _symptom(self, setup: dict[str, Any], text: str, entity: str | None) -> list[str]:
+        """Write setup["symptoms"] when the failing connection can be read; return the
+        endpoints mentioned (the choices of the direction question)."""
         mentions = self._mentions(text, setup)
         endpoints = list(dict.fromkeys(h.value for h in mentions))
         vms = [v["name"] for v in setup.get("vms", [])]
@@ -666,7 +667,7 @@ class _Reader:
             self.sure = True
             self.note("direction", f"container:{owner} does not start", start)
             setup["symptoms"] = [symptom]
-            return True, endpoints
+            return endpoints
         source, target = self._direction(text, mentions, subject, setup)
         if subject and subject.startswith("vm:"):
             source, target = (self._vm_address(setup, e, subject) for e in (source, target))
@@ -680,7 +681,7 @@ class _Reader:
                     field="intake.direction",
                 )
         if source is None or target is None or source == target:
-            return False, endpoints or ([subject] if subject else [])
+            return endpoints or ([subject] if subject else [])
         symptom["from"] = source
         symptom["to"] = target
         self.note("direction", f"{source} -> {target}", f"{source} -> {target}")
@@ -698,7 +699,7 @@ class _Reader:
             if "proto" not in symptom and self._udp_only(setup, target, port):
                 symptom["proto"] = "udp"
         setup["symptoms"] = [symptom]
-        return True, endpoints
+        return endpoints
 
     def _vm_address(self, setup: dict[str, Any], endpoint: str | None, subject: str) -> str | None:
         """In a question about a VM, a bare address dialled is the VM's own (people dial

@@ -292,8 +292,9 @@ def _script(replies: list[str]) -> tuple[Any, list[str]]:
     return read_reply, said
 
 
-def test_the_prompt_answers_why_and_how_and_takes_a_choice_by_number() -> None:
-    read_reply, said = _script(["why", "how", "1", "", "", "", "", "", "", ""])
+def _prompt(replies: list[str]) -> tuple[AskResult, dict[str, Any], list[str]]:
+    """Hold the terminal conversation for "why can't my VM reach the LAN?" with these replies."""
+    read_reply, said = _script(replies)
     answers: dict[str, Any] = {}
     result = converse(
         "why can't my VM reach the LAN?",
@@ -303,24 +304,22 @@ def test_the_prompt_answers_why_and_how_and_takes_a_choice_by_number() -> None:
         read=read_reply,
         say=said.append,
     )
+    return result, answers, said
+
+
+def test_the_prompt_answers_why_and_how_and_takes_a_choice_by_number() -> None:
+    result, answers, said = _prompt(["why", "how", "1", "", "", "", "", "", "", ""])
     text = "\n".join(said)
     assert "Which hypervisor runs vm?" in text
     assert "The same mode name means different networks" in text  # why
+    assert "nothing concluded yet" in text  # how, before any conclusion
     assert answers["vms[vm].hypervisor"] == "vmware"  # choice 1
-    assert isinstance(result, AskResult)
+    # The skips that follow are answers too: "unknown", never asked again.
+    assert set(result.asked) == set(answers) and "unknown" in answers.values()
 
 
 def test_a_bad_answer_at_the_prompt_is_asked_again() -> None:
-    read_reply, said = _script(["vmwar", "quit"])
-    answers: dict[str, Any] = {}
-    converse(
-        "why can't my VM reach the LAN?",
-        facts={},
-        answers=answers,
-        lang=None,
-        read=read_reply,
-        say=said.append,
-    )
+    _, answers, said = _prompt(["vmwar", "quit"])
     assert answers == {}
     assert any("does not fit" in line for line in said)
 
