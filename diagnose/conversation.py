@@ -178,12 +178,31 @@ def set_field(setup: dict[str, Any], key: str, value: Any) -> None:
         node[name] = data
 
 
+def _follow_renames(setup: dict[str, Any]) -> None:
+    """A made-up entry the person's description replaced ("container" -> their "web"): the
+    symptoms that named it now name the one entry of that kind they described."""
+    entries = {
+        "container": [c.get("name") for c in setup.get("docker", {}).get("containers", [])],
+        "vm": [v.get("name") for v in setup.get("vms", [])],
+    }
+    for symptom in setup.get("symptoms", []):
+        for end in ("from", "to"):
+            kind, _, name = str(symptom.get(end, "")).partition(":")
+            names = entries.get(kind)
+            if names is None or name in names or name not in intake.DEFAULT_NAMES:
+                continue
+            real = [n for n in names if n not in intake.DEFAULT_NAMES]
+            if len(real) == 1:
+                symptom[end] = f"{kind}:{real[0]}"
+
+
 def _apply(setup: dict[str, Any], key: str, value: Any, where: str) -> None:
     from diagnose.loading import load_setup
 
     trial = copy.deepcopy(setup)
     try:
         set_field(trial, key, value)
+        _follow_renames(trial)
         load_setup(trial)
     except ValueError as exc:
         raise InputError(f"{value!r} does not fit: {exc}", file=where, field=key) from None

@@ -255,7 +255,7 @@ class _Reader:
         vm_modes = self._vm_modes(prose) if entity == "vm" else []
         os_ = self._one("os", prose)
         platform = self._one("platform", prose)
-        names = self._names(prose)
+        names = self._names(prose, entity)
         if entity == "vm":
             self._vm(setup, names, hypervisor, vm_modes, prose)
         elif entity == "docker":
@@ -308,12 +308,14 @@ class _Reader:
         self.note("technology", value, (dk if value == "docker" else vm)[0].group(0))
         return value
 
-    def _names(self, text: str) -> list[str]:
+    def _names(self, text: str, entity: str | None) -> list[str]:
         out: list[str] = []
         for m in _find(self.lex["name"], text):
             name = m.group("name")
             if name.lower() in NOT_NAMES:
                 continue
+            if entity == "vm" and re.search(r"(服务|service)$", m.group(0), re.I):
+                continue  # "web服务" in a VM is a service it runs, not the VM's name
             if name not in out:
                 out.append(name)
                 self.note("name", name, m.group(0))

@@ -422,3 +422,16 @@ def test_cli_record_writes_the_answers_to_replay(tmp_path: Path) -> None:
     )
     assert out.exit_code == 1, out.output
     assert record.read_text() == "vms[vm].hypervisor: vmware\n"
+
+
+def test_a_described_entry_takes_over_the_made_up_one_in_the_symptom() -> None:
+    """The question said "my container"; the person then describes theirs, named web."""
+    described = {"docker": {"containers": [{"name": "web", "network_mode": "none"}]}}
+    turn = ask("my container can't reach the internet", answers=described)
+    assert turn.setup["symptoms"][0]["from"] == "container:web"
+    assert turn.report.verdicts[0].causes[0].rule == "DN019"
+
+
+def test_a_service_a_vm_runs_is_not_the_vms_name() -> None:
+    vm = read("hyper-v 虚拟机里跑了个web服务，局域网访问不了").setup["vms"][0]
+    assert vm["name"] == "vm"
