@@ -202,8 +202,8 @@ def _apply(setup: dict[str, Any], key: str, value: Any, where: str) -> None:
     trial = copy.deepcopy(setup)
     try:
         set_field(trial, key, value)
+        load_setup(trial)  # first: the renames below read the entries as the schema has them
         _follow_renames(trial)
-        load_setup(trial)
     except ValueError as exc:
         raise InputError(f"{value!r} does not fit: {exc}", file=where, field=key) from None
     except InputError as exc:

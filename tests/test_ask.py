@@ -435,3 +435,9 @@ def test_a_described_entry_takes_over_the_made_up_one_in_the_symptom() -> None:
 def test_a_service_a_vm_runs_is_not_the_vms_name() -> None:
     vm = read("hyper-v 虚拟机里跑了个web服务，局域网访问不了").setup["vms"][0]
     assert vm["name"] == "vm"
+
+
+def test_a_description_of_the_wrong_shape_is_bad_input() -> None:
+    with pytest.raises(InputError) as caught:
+        ask("my container can't reach the internet", answers={"docker": "8080:80"})
+    assert caught.value.field == "docker"
