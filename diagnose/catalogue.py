@@ -229,7 +229,7 @@ class Catalogue:
 # ----------------------------------------------------------------------------- compilation
 
 
-def _ref(value: Any) -> tuple[str, str] | None:
+def ref_of(value: Any) -> tuple[str, str] | None:
     if isinstance(value, str):
         m = REF.match(value)
         if m:
@@ -238,7 +238,7 @@ def _ref(value: Any) -> tuple[str, str] | None:
 
 
 def _compare(field_name: str, op: str, value: Any) -> dict[str, Any]:
-    ref = _ref(value)
+    ref = ref_of(value)
     operand: Any = {ref[0]: ref[1]} if ref else value
     if op == "eq":
         return {field_name: operand}
@@ -288,14 +288,14 @@ def _condition(field_name: str, value: Any, where: str) -> dict[str, Any]:
             re.compile(arg)
             return {"$mt": {field_name: arg}}
         # has: the list field contains a constant
-        if isinstance(arg, dict | list) or _ref(arg):
+        if isinstance(arg, dict | list) or ref_of(arg):
             raise ValueError(f"{where}: {field_name}: has takes a constant")
         return {"$iany": {field_name: {"$i": arg}}}
     if isinstance(value, list):
         raise ValueError(f"{where}: {field_name}: use {{in: [...]}} for a choice of values")
     if value is None:
         raise ValueError(f"{where}: {field_name}: use {{exists: false}} for a missing value")
-    if isinstance(value, str) and value.startswith("$") and not _ref(value):
+    if isinstance(value, str) and value.startswith("$") and not ref_of(value):
         raise ValueError(f"{where}: {field_name}: {value!r} is not a reference like $ct.name")
     return _compare(field_name, "eq", value)
 
@@ -324,7 +324,7 @@ def compile_pattern(
     `guards` are fields later positive patterns join on: they must exist, so that an unknown
     value matches nothing (a join on a missing field may otherwise fail with error 311).
     """
-    if "kind" not in pattern or not isinstance(pattern["kind"], str) or _ref(pattern["kind"]):
+    if "kind" not in pattern or not isinstance(pattern["kind"], str) or ref_of(pattern["kind"]):
         raise ValueError(f"{where}: every pattern needs a literal kind")
     items = sorted(pattern.items(), key=lambda kv: _order(kv[0], kv[1]))
     parts = [_condition(k, v, where) for k, v in items]
@@ -344,7 +344,7 @@ def _refs_in(value: Any) -> Iterable[tuple[str, str]]:
         for v in value:
             yield from _refs_in(v)
     else:
-        ref = _ref(value)
+        ref = ref_of(value)
         if ref:
             yield ref
 

@@ -1,13 +1,19 @@
 """The only module that imports durable-rules.
 
+A run compiles only the rules that can fire for its facts (diagnose.relevance): durable-rules
+pays for every pattern a fact reaches, and a setup typically needs a tenth of the catalogue.
+Each distinct set of live rules is compiled once and kept (the KEEP most recently used).
+
 It works around the engine's traps (see the project notes on durable-rules 2.0.28):
 - no background dispatcher threads (`_run` is disabled), one host per process and catalogue;
-- one session (sid) reused from diagnosis to diagnosis: opening a session costs 0.2-0.4 ms
-  (durable allocates its state), so after each run every fact is retracted, the phase facts
-  first so that no negation can fire meanwhile; on any error the session is deleted and a
-  new one opened, and it is renewed every RENEW_AFTER runs;
+- one session (sid) per compiled rule set, reused from diagnosis to diagnosis: opening a
+  session costs 0.2-0.4 ms (durable allocates its state), so after each run every fact is
+  retracted, the phase facts first so that no negation can fire meanwhile; on any error the
+  session is deleted and a new one opened, and it is renewed every RENEW_AFTER runs;
 - negations guarded by phase facts, asserted level by level (stratified negation);
-- a catch-all rule, so no fact is ever "not handled" and dropped;
+- a fact that matches no pattern is refused by durable ("not handled") and not stored: it is
+  kept in the run all the same, and facts of kinds no compiled rule reads never reach the C
+  engine at all;
 - duplicate facts removed before they reach the engine;
 - exceptions inside actions recorded and raised, never swallowed;
 - an "open" rule that fires once per session: `delete_state` on a session in which no action
@@ -20,10 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,14 +40,18 @@ from durable import engine as durable_engine
 
 from diagnose.catalogue import PHASE_KIND, Catalogue, Rule, compile_rule
 from diagnose.errors import EngineError
+from diagnose.relevance import Relevance
 
 RULESET = "netwhy"
 RENEW_AFTER = 5000
 # Retracting a fact costs a few us, opening a session 0.2-0.8 ms: past this many facts a
 # new session is cheaper than cleaning the old one.
 RETRACT_AT_MOST = 2000
-_SINK = "__sink"
+# Compiled rule sets kept: compiling one costs 1-30 ms, keeping one some hundred kB.
+KEEP = 32
 _OPEN = "__open"
+# The first item of what durable's assert/retract return (see durable.engine.Ruleset._handle_result).
+_NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3
 Fact = dict[str, Any]
 
 
@@ -115,39 +127,78 @@ class _Host(durable_engine.Host):  # type: ignore[misc]
         return self._actions[action_name]
 
 
-class Engine:
-    """A compiled catalogue, ready to run diagnoses."""
+@dataclass
+class _Compiled:
+    """One set of rules compiled into a durable ruleset, with the session it reuses."""
 
-    def __init__(self, catalogue: Catalogue, effect: Effect) -> None:
+    ruleset: Any  # durable.engine.Ruleset
+    kinds: frozenset[str]  # the kinds its patterns read: other facts stay out of the C engine
+    levels: tuple[int, ...]  # the phase levels its negations wait for
+    sid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    runs: int = 0
+
+    @property
+    def handle(self) -> int:
+        handle: int = self.ruleset._handle
+        return handle
+
+    def renew(self) -> None:
+        """Drop the session and open a new one."""
+        with contextlib.suppress(Exception):  # a session that never got a fact has no state
+            native.delete_state(self.handle, self.sid)
+        self.sid = uuid.uuid4().hex
+        self.runs = 0
+
+    def delete(self) -> None:
+        """Free the session and the ruleset (after this, the handle is invalid)."""
+        with contextlib.suppress(Exception):
+            native.delete_state(self.handle, self.sid)
+        with contextlib.suppress(Exception):
+            native.delete_ruleset(self.handle)
+
+
+class Engine:
+    """A catalogue ready to run diagnoses, compiling the rules each run needs."""
+
+    def __init__(self, catalogue: Catalogue, effect: Effect, *, keep: int = KEEP) -> None:
         self.catalogue = catalogue
+        self.relevance = Relevance(catalogue)
         self._effect = effect
+        self._keep = keep
         self._lock = threading.RLock()
         self._acts = {rid: self._action(rule) for rid, rule in catalogue.rules.items()}
-        # durable wants a callable per rule to build the ruleset; the engine runs actions
+        # durable wants a callable per rule to build a ruleset; the engine runs actions
         # through self._dispatch instead, so these are never called.
         actions: dict[str, Callable[[Any], None]] = {
-            name: _unused for name in [*catalogue.rules, _SINK, _OPEN]
+            name: _unused for name in [*catalogue.rules, _OPEN]
         }
+        self._host = _Host(actions)
+        self._compiled: OrderedDict[frozenset[str], _Compiled] = OrderedDict()
+        self._names = itertools.count()
+
+    def _compile(self, rule_ids: frozenset[str]) -> _Compiled:
+        """Compile a set of rules (done once per set; the least recently used are freed)."""
+        cat = self.catalogue
+        rules = [cat.rules[rid] for rid in sorted(rule_ids)]
         # durable pops each rule's "run" key: a shallow copy per rule keeps the catalogue whole.
         definition: dict[str, Any] = {
-            rid: dict(catalogue.compiled.get(rid) or compile_rule(rule, catalogue.levels[rid]))
-            for rid, rule in catalogue.rules.items()
-        }
-        # Every fact matches the first pattern, no fact ever matches the second: so every
-        # fact counts as handled and is stored, and this rule never fires.
-        definition[_SINK] = {
-            "all": [{"a": {"$ex": {"kind": 1}}}, {"b": {"$ex": {"__never__": 1}}}],
-            "run": _SINK,
+            r.id: dict(cat.compiled.get(r.id) or compile_rule(r, cat.levels[r.id])) for r in rules
         }
         definition[_OPEN] = {"all": [{"o": {"kind": _OPEN}}], "run": _OPEN}
-        self._host = _Host(actions)
+        name = f"{RULESET}{next(self._names)}"
         try:
-            self._host.set_rulesets({RULESET: definition})
+            ruleset = durable_engine.Ruleset(name, self._host, definition)
         except Exception as exc:  # durable reports a bare error code
             raise EngineError(f"the rule engine refused the ruleset: {exc}") from exc
-        self._ruleset = self._host.get_ruleset(RULESET)
-        self._sid = uuid.uuid4().hex
-        self._runs_in_session = 0
+        kinds = {_OPEN, PHASE_KIND}
+        for r in rules:
+            kinds |= r.positive_kinds() | r.negated_kinds()
+        levels = sorted({cat.levels[r.id] for r in rules if r.unless})
+        compiled = _Compiled(ruleset, frozenset(kinds), tuple(levels))
+        self._compiled[rule_ids] = compiled
+        while len(self._compiled) > self._keep:
+            self._compiled.popitem(last=False)[1].delete()
+        return compiled
 
     def _action(self, rule: Rule) -> Callable[[Run, dict[str, Any]], None]:
         def act(run: Run, message: dict[str, Any]) -> None:
@@ -167,13 +218,13 @@ class Engine:
 
         return act
 
-    def _dispatch(self, run: Run, state: int) -> None:
+    def _dispatch(self, run: Run, c: _Compiled, state: int) -> None:
         """Run every action the last assertions made ready, on this thread.
 
         durable's own dispatcher (Ruleset.do_actions) would also serialise and store the
         session state after each action; ours never changes it, so only the actions run.
         """
-        handle = self._ruleset._handle
+        handle = c.handle
         try:
             ready = native.start_action_for_state(handle, state)
             message = ready[1] if ready else None
@@ -186,7 +237,7 @@ class Engine:
         except Exception as exc:  # durable reports a bare error code
             raise EngineError(f"the rule engine failed while running actions: {exc}") from exc
 
-    def _assert(self, sid: str, run: Run, facts: Iterable[Fact]) -> None:
+    def _assert(self, run: Run, c: _Compiled, facts: Iterable[Fact]) -> None:
         fresh = []
         for fact in facts:
             try:
@@ -205,14 +256,15 @@ class Engine:
                 raise EngineError(f"two facts share the id {fid}: {key} and another")
             run.by_id[fid] = fact
             run.ids[id(fact)] = fid
-            state = self._assert_one(sid, run, fact, key, fid)
+            if fact["kind"] in c.kinds:
+                state = self._assert_one(run, c, fact, key, fid) or state
         # The actions of the whole batch run once it is in: the matches do not depend on
         # when actions run, and their derived facts wait in `pending` anyway.
         if state is not None:
-            self._dispatch(run, state)
+            self._dispatch(run, c, state)
 
     def _assert_one(
-        self, sid: str, run: Run, fact: Fact, key: str | None = None, fid: str = ""
+        self, run: Run, c: _Compiled, fact: Fact, key: str | None = None, fid: str = ""
     ) -> int | None:
         """Hand one fact to the C engine; return the session's state handle."""
         # The canonical text is already JSON: hand it to the C engine with the sid and the
@@ -223,21 +275,22 @@ class Engine:
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
         # refused as duplicates; a salt field no pattern reads gives them another hash.
         for salt in range(4):
-            text = f'{body},"sid":"{sid}"' + (f',"_salt":{salt}}}' if salt else "}")
+            text = f'{body},"sid":"{c.sid}"' + (f',"_salt":{salt}}}' if salt else "}")
             try:
-                state: int = self._ruleset._handle_result(
-                    native.assert_fact(self._ruleset._handle, text), fact
-                )
-            except durable_engine.MessageObservedException:
-                continue
+                result = native.assert_fact(c.handle, text)
             except Exception as exc:
                 raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
+            if result[0] == _OBSERVED:
+                continue
+            if result[0] == _NOT_HANDLED:  # no pattern can ever match it: durable keeps nothing
+                return None
             run.asserted.append(text)
+            state: int = 0 if result[0] == _DEFERRED else result[1]
             return state
         run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
         return None
 
-    def _clear(self, run: Run) -> bool:
+    def _clear(self, run: Run, c: _Compiled) -> bool:
         """Retract everything the run asserted, so the session can serve the next run.
 
         Phase facts go first: every negation waits on one, so none can fire while the facts
@@ -248,51 +301,56 @@ class Engine:
             return False
         guards = [t for t in run.asserted if f'"kind":"{PHASE_KIND}"' in t]
         others = [t for t in reversed(run.asserted) if f'"kind":"{PHASE_KIND}"' not in t]
-        handle = self._ruleset._handle
+        handle = c.handle
         state = None
         try:
             for text in guards + others:
-                state = self._ruleset._handle_result(native.retract_fact(handle, text), text)
+                result = native.retract_fact(handle, text)
+                if result[0] in (_NOT_HANDLED, _OBSERVED):
+                    return False
+                state = 0 if result[0] == _DEFERRED else result[1]
             return state is None or not native.start_action_for_state(handle, state)
         except Exception:
             return False
 
-    def _renew(self) -> None:
-        """Drop the session and open a new one."""
-        with contextlib.suppress(Exception):  # a session that never got a fact has no state
-            self._ruleset.delete_state(self._sid)
-        self._sid = uuid.uuid4().hex
-        self._runs_in_session = 0
-
-    def _drain(self, sid: str, run: Run) -> None:
+    def _drain(self, run: Run, c: _Compiled) -> None:
         rounds = 0
         while run.pending:
             rounds += 1
             if rounds > 1000:
                 raise EngineError("derivations did not settle after 1000 rounds (a rule loop?)")
             batch, run.pending = run.pending, []
-            self._assert(sid, run, batch)
+            self._assert(run, c, batch)
 
-    def run(self, facts: list[Fact]) -> Run:
-        """Assert the facts, let every rule fire to a fixpoint, and return what happened."""
+    def run(self, facts: list[Fact], rules: Collection[str] | None = None) -> Run:
+        """Assert the facts, let the rules fire to a fixpoint, and return what happened.
+
+        `rules` defaults to the rules that can fire for these facts (diagnose.relevance);
+        the result is the same as with the whole catalogue, only cheaper.
+        """
+        rule_ids = frozenset(self.relevance.live(facts) if rules is None else rules)
         with self._lock:
-            sid = self._sid
+            c = self._compiled.get(rule_ids)
+            if c is None:
+                c = self._compile(rule_ids)
+            else:
+                self._compiled.move_to_end(rule_ids)
             run = Run()
             clean = False
             try:
-                opened = self._assert_one(sid, run, {"kind": _OPEN})
+                opened = self._assert_one(run, c, {"kind": _OPEN})
                 if opened is not None:
-                    self._dispatch(run, opened)
-                self._assert(sid, run, facts)
-                self._drain(sid, run)
-                for level in range(1, self.catalogue.max_level + 1):
-                    self._assert(sid, run, [{"kind": PHASE_KIND, "level": level}])
-                    self._drain(sid, run)
-                clean = not run.errors and self._clear(run)
+                    self._dispatch(run, c, opened)
+                self._assert(run, c, facts)
+                self._drain(run, c)
+                for level in c.levels:
+                    self._assert(run, c, [{"kind": PHASE_KIND, "level": level}])
+                    self._drain(run, c)
+                clean = not run.errors and self._clear(run, c)
             finally:
-                self._runs_in_session += 1
-                if not clean or self._runs_in_session >= RENEW_AFTER:
-                    self._renew()
+                c.runs += 1
+                if not clean or c.runs >= RENEW_AFTER:
+                    c.renew()
         if run.errors:
             raise EngineError("; ".join(sorted(set(run.errors))))
         return run

@@ -187,12 +187,19 @@ def test_the_session_is_reused_and_renewed_after_an_error() -> None:
     from diagnose.diagnosis import engine_for
 
     engine = engine_for(())
+    facts = build_facts(load_setup(WEB))
+    live = engine.relevance.live(facts)
     why(WEB)
-    sid = engine._sid
-    why(API)
-    assert engine._sid == sid, "a clean run leaves its session reusable"
+    sid = engine._compiled[live].sid
+    why(WEB)
+    assert engine._compiled[live].sid == sid, "a clean run leaves its session reusable"
     broken = Engine(default_catalogue(), lambda rule, matched, ids: [{"kind": "x", "bad": {1}}])
-    first = broken._sid
+    broken.run(facts, rules=())  # no rule fires: the session stays
+    first = broken._compiled[frozenset()].sid
+    broken.run(facts, rules=())
+    assert broken._compiled[frozenset()].sid == first
     with pytest.raises(EngineError):
-        broken.run(build_facts(load_setup(WEB)))
-    assert broken._sid != first, "a failed run gets a fresh session"
+        broken.run(facts, rules=live)
+    with pytest.raises(EngineError):
+        broken.run(facts, rules=live)
+    assert broken._compiled[live].runs == 0, "a failed run gets a fresh session"

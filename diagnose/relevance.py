@@ -1,0 +1,210 @@
+"""Which rules can fire for a set of facts: a static reading of the rules' constant tests.
+
+Most of the catalogue cannot fire for a given setup: a setup without VMs never lays a VM
+route, a question about the LAN reaching a container never needs the rules for containers
+dialling the internet. The rule engine pays for every rule a fact reaches (durable-rules keeps
+each fact in the memory of every pattern whose constant tests it passes), so the engine runs
+a setup with the rules this module finds live, compiled once per distinct set.
+
+The reading is conservative: a rule is dropped only when one of its patterns can match no fact
+that exists or that a live rule could derive. Joins (`$alias.field`) are taken to match, and so
+are operators it does not evaluate (numbers, regexes, list membership); a derived field filled
+from a reference may hold any value or be missing. Negations (`unless`) are ignored: they can
+only stop a rule. So the live rules fire exactly as the whole catalogue would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from diagnose.catalogue import PHASE_KIND, Catalogue, Rule, ref_of
+
+Fact = dict[str, Any]
+
+
+class _Unknown:
+    """A value the reading does not know; `maybe_absent` if the field may be missing too."""
+
+    def __init__(self, name: str, *, maybe_absent: bool) -> None:
+        self.name = name
+        self.maybe_absent = maybe_absent
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ANY = _Unknown("ANY", maybe_absent=True)  # filled from a reference: any value, or none
+PRESENT = _Unknown("PRESENT", maybe_absent=False)  # there, with a value not worth keeping
+_ABSENT = _Unknown("ABSENT", maybe_absent=False)
+
+Shape = tuple[str, tuple[Any, ...]]  # kind, the tested fields' values in a fixed order
+Test = tuple[int, str, Any]  # field's index in its kind's field list, operator, argument
+
+_SCALARS = (str, int, float, bool)
+
+
+def _same(value: Any, constant: Any) -> bool:
+    """durable-rules equality: 80 matches 80.0, but not "80" or true."""
+    if isinstance(value, bool) or isinstance(constant, bool):
+        return isinstance(value, bool) and isinstance(constant, bool) and value == constant
+    if isinstance(value, int | float) and isinstance(constant, int | float):
+        return bool(value == constant)
+    return type(value) is type(constant) and bool(value == constant)
+
+
+def _may_pass(value: Any, op: str, arg: Any) -> bool:
+    """False only when the test surely fails on this value (_ABSENT: the field is missing)."""
+    if isinstance(value, _Unknown) and value.maybe_absent:
+        return True
+    if op == "exists":
+        return (value is not _ABSENT) is bool(arg)
+    if value is _ABSENT:
+        return False
+    if isinstance(value, _Unknown):
+        return True
+    if op == "eq":
+        return _same(value, arg)
+    if op == "in":
+        return any(_same(value, a) for a in arg)
+    if op == "not":
+        return not _same(value, arg)
+    if op == "not_in":
+        return not any(_same(value, a) for a in arg)
+    return True  # numbers, regexes and list membership are not read here
+
+
+def _tests(pattern: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """The constant tests of a pattern as (field, operator, argument); joins are left out."""
+    out = []
+    for name, cond in pattern.items():
+        if name == "kind":
+            continue
+        if isinstance(cond, dict):
+            op, arg = next(iter(cond.items()))
+            if op in ("in", "not_in") and any(ref_of(a) for a in arg):
+                continue
+            if op == "not" and ref_of(arg):
+                continue
+            out.append((name, op, arg))
+        elif not ref_of(cond):
+            out.append((name, "eq", cond))
+    return out
+
+
+def _template_value(value: Any) -> Any:
+    """What a derive template puts in a field, as far as it is known before the rule fires."""
+    if isinstance(value, str) and ref_of(value):
+        return ANY
+    if isinstance(value, dict | list):
+        return PRESENT if not _has_ref(value) else ANY
+    return value
+
+
+def _has_ref(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_ref(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_ref(v) for v in value)
+    return bool(isinstance(value, str) and ref_of(value))
+
+
+def derived_facts(rule: Rule) -> list[Fact]:
+    """The facts a rule's firing adds, with the values known before it fires (see effect)."""
+    if rule.finding is not None or rule.ask is not None:
+        kind = "finding" if rule.finding is not None else "ask"
+        return [{"kind": kind, "rule": rule.id, "params": PRESENT, "at": ANY, "symptom": ANY}]
+    out = []
+    for template in rule.derive:
+        fact = {k: _template_value(v) for k, v in template.items() if v is not None}
+        if fact["kind"] == "hop":
+            fact.setdefault("route", rule.id)
+            fact.setdefault("via", PRESENT)
+        out.append(fact)
+    return out
+
+
+class Relevance:
+    """The live rules of a catalogue for a set of facts, remembered per shape of the facts."""
+
+    def __init__(self, catalogue: Catalogue, *, remember: int = 512) -> None:
+        self.catalogue = catalogue
+        self._remember = remember
+        self._lock = threading.Lock()
+        self._known: OrderedDict[frozenset[Shape], frozenset[str]] = OrderedDict()
+        # Per kind, the fields some pattern tests with a constant: a fact's shape keeps those.
+        tested: dict[str, set[str]] = {}
+        patterns: list[tuple[str, str, list[tuple[str, str, Any]]]] = []
+        for rule in catalogue.rules.values():
+            for item in rule.when:
+                body = next(iter(item.values()))
+                tests = _tests(body)
+                patterns.append((rule.id, str(body["kind"]), tests))
+                tested.setdefault(str(body["kind"]), set()).update(t[0] for t in tests)
+        self.fields: dict[str, tuple[str, ...]] = {k: tuple(sorted(v)) for k, v in tested.items()}
+        # Per kind, each pattern as (rule, position in the rule, tests on the shape's values).
+        self._patterns: dict[str, list[tuple[str, int, list[Test]]]] = {}
+        position: dict[str, int] = {}
+        for rule_id, kind, tests in patterns:
+            index = {name: i for i, name in enumerate(self.fields[kind])}
+            n = position.get(rule_id, 0)
+            position[rule_id] = n + 1
+            compiled = [(index[name], op, arg) for name, op, arg in tests]
+            self._patterns.setdefault(kind, []).append((rule_id, n, compiled))
+        self._derived = {
+            rid: [self.shape(f) for f in derived_facts(r)] for rid, r in catalogue.rules.items()
+        }
+        self._needs = {rid: len(r.when) for rid, r in catalogue.rules.items()}
+        levels = range(1, catalogue.max_level + 1)
+        self._always = [self.shape({"kind": PHASE_KIND, "level": n}) for n in levels]
+
+    def shape(self, fact: Mapping[str, Any]) -> Shape:
+        """What of a fact the reading looks at: its kind and the values of its tested fields."""
+        kind = str(fact["kind"])
+        values = []
+        for name in self.fields.get(kind, ()):
+            value = fact.get(name, _ABSENT)
+            if value is not _ABSENT and not isinstance(value, (*_SCALARS, _Unknown)):
+                value = PRESENT
+            values.append(value)
+        return kind, tuple(values)
+
+    def live(self, facts: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+        """The rules that can fire, given these facts and everything the rules derive."""
+        shapes = frozenset(self.shape(f) for f in facts)
+        with self._lock:
+            found = self._known.get(shapes)
+            if found is not None:
+                self._known.move_to_end(shapes)
+                return found
+        found = self._closure(shapes)
+        with self._lock:
+            self._known[shapes] = found
+            if len(self._known) > self._remember:
+                self._known.popitem(last=False)
+        return found
+
+    def _closure(self, shapes: Iterable[Shape]) -> frozenset[str]:
+        satisfied: set[tuple[str, int]] = set()
+        count: dict[str, int] = {}
+        live: set[str] = set()
+        seen: set[Shape] = set()
+        todo = [*shapes, *self._always]
+        while todo:
+            shape = todo.pop()
+            if shape in seen:
+                continue
+            seen.add(shape)
+            kind, values = shape
+            for rule_id, n, tests in self._patterns.get(kind, ()):
+                if (rule_id, n) in satisfied:
+                    continue
+                if all(_may_pass(values[i], op, arg) for i, op, arg in tests):
+                    satisfied.add((rule_id, n))
+                    count[rule_id] = count.get(rule_id, 0) + 1
+                    if count[rule_id] == self._needs[rule_id]:
+                        live.add(rule_id)
+                        todo.extend(self._derived[rule_id])
+        return frozenset(live)

@@ -1,0 +1,173 @@
+"""The engine runs only the rules that can fire (diagnose.relevance): same reports, fewer rules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from diagnose.catalogue import Catalogue, Rule
+from diagnose.diagnosis import assemble, engine_for
+from diagnose.engine import Fact
+from diagnose.facts import build_facts
+from diagnose.loading import load_path, load_setup
+from diagnose.relevance import ANY, Relevance
+from tests.conftest import CASES
+from tests.rulecases import load_case_file
+from tests.test_properties import setups
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _both(facts: list[Fact]) -> tuple[str, str, frozenset[str]]:
+    """The report from the live rules and from the whole catalogue, and the live rules."""
+    eng = engine_for(())
+    live = eng.relevance.live(facts)
+    pruned = assemble(eng.catalogue, eng.run(facts)).model_dump_json()
+    whole = assemble(eng.catalogue, eng.run(facts, rules=eng.catalogue.rules)).model_dump_json()
+    return pruned, whole, live
+
+
+def _case_setups() -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for path in sorted(CASES.glob("*.yaml")):
+        for name, case in load_case_file(path).cases.items():
+            out.append((f"{path.stem}-{name}", case.setup))
+    return out
+
+
+CASE_SETUPS = _case_setups()
+
+
+@pytest.mark.parametrize(("name", "setup"), CASE_SETUPS, ids=[n for n, _ in CASE_SETUPS])
+def test_every_rule_case_gives_the_same_report_with_the_live_rules(
+    name: str, setup: dict[str, Any]
+) -> None:
+    # The case files make every rule fire somewhere: a rule the reading wrongly drops shows
+    # here as a report that differs from the whole catalogue's.
+    pruned, whole, _ = _both(build_facts(load_setup(setup, name=name)))
+    assert pruned == whole
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_examples_give_the_same_report_with_far_fewer_rules(path: Path) -> None:
+    pruned, whole, live = _both(build_facts(load_path(path)))
+    assert pruned == whole
+    assert len(live) < len(engine_for(()).catalogue.rules) / 2, sorted(live)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(setups())
+def test_random_setups_give_the_same_report_with_the_live_rules(setup: dict[str, Any]) -> None:
+    pruned, whole, _ = _both(build_facts(load_setup(setup)))
+    assert pruned == whole
+
+
+def test_a_setup_without_vms_needs_no_vm_rule(catalogue: Catalogue) -> None:
+    facts = build_facts(
+        load_setup(
+            {
+                "docker": {"containers": [{"name": "web", "ports": ["8080:80"]}]},
+                "symptoms": [{"from": "lan", "to": "container:web", "port": 8080}],
+            }
+        )
+    )
+    live = Relevance(catalogue).live(facts)
+    vm_rules = {rid for rid, r in catalogue.rules.items() if "vm" in r.positive_kinds()}
+    assert vm_rules and not live & vm_rules
+    assert "PD003" in live  # the LAN dialling a container's published port is classified
+
+
+def _rule(rule_id: str, when: list[dict[str, Any]], **more: Any) -> Rule:
+    return Rule.model_validate(
+        {"id": rule_id, "name": rule_id.lower(), "when": when, "params": {}, **more}
+    )
+
+
+def _catalogue_of(catalogue: Catalogue, *rules: Rule) -> Catalogue:
+    from dataclasses import replace
+
+    return replace(catalogue, rules={r.id: r for r in rules}, levels={r.id: 0 for r in rules})
+
+
+def test_the_reading_follows_durable_equality_and_missing_fields(catalogue: Catalogue) -> None:
+    rules = [
+        _rule("ZZ001", [{"a": {"kind": "thing", "port": 80}}], derive=[{"kind": "one"}]),
+        _rule("ZZ002", [{"a": {"kind": "thing", "flag": True}}], derive=[{"kind": "two"}]),
+        _rule("ZZ003", [{"a": {"kind": "thing", "note": {"exists": False}}}], derive=[]),
+        _rule("ZZ004", [{"a": {"kind": "thing", "mode": {"in": ["x", "y"]}}}], derive=[]),
+        _rule("ZZ005", [{"a": {"kind": "thing", "mode": {"not": "x"}}}], derive=[]),
+    ]
+    rel = Relevance(_catalogue_of(catalogue, *rules))
+    assert rel.live([{"kind": "thing", "port": 80.0, "flag": 1, "mode": "x"}]) == {
+        "ZZ001",  # 80 matches 80.0 in durable-rules
+        "ZZ003",  # no note at all
+        "ZZ004",
+    }  # ZZ002: 1 is not true; ZZ005: the mode is x
+    assert rel.live([{"kind": "thing", "port": "80", "note": "n", "mode": "z"}]) == {"ZZ005"}
+    assert rel.live([{"kind": "other"}]) == frozenset()
+
+
+def test_derived_facts_chain_and_references_may_hold_anything(catalogue: Catalogue) -> None:
+    rules = [
+        _rule(
+            "ZZ001",
+            [{"a": {"kind": "thing"}}],
+            derive=[{"kind": "made", "fixed": "k", "copied": "$a.mode"}],
+        ),
+        _rule("ZZ002", [{"m": {"kind": "made", "fixed": "k"}}], derive=[]),
+        _rule("ZZ003", [{"m": {"kind": "made", "fixed": "other"}}], derive=[]),
+        _rule("ZZ004", [{"m": {"kind": "made", "copied": "anything"}}], derive=[]),
+        _rule("ZZ005", [{"m": {"kind": "made", "copied": {"exists": False}}}], derive=[]),
+        _rule("ZZ006", [{"m": {"kind": "made", "extra": {"exists": True}}}], derive=[]),
+        _rule(
+            "ZZ007",
+            [{"a": {"kind": "thing"}}, {"m": {"kind": "made", "copied": "$a.mode"}}],
+            derive=[],
+        ),
+    ]
+    rel = Relevance(_catalogue_of(catalogue, *rules))
+    assert rel.live([{"kind": "thing", "mode": "x"}]) == {
+        "ZZ001",
+        "ZZ002",
+        "ZZ004",  # a copied value may be anything
+        "ZZ005",  # ... or missing (an unknown value is left out)
+        "ZZ007",  # joins are taken to match
+    }
+    assert rel.live([{"kind": "nothing"}]) == frozenset()
+    assert ANY.maybe_absent
+
+
+def test_compiled_rule_sets_are_freed_when_more_than_kept_are_used() -> None:
+    # Each distinct set of live rules is compiled into its own durable ruleset; past `keep`
+    # the least recently used is deleted (state first, then ruleset). Run in a child: a
+    # mistake there would crash the process, not fail an assertion.
+    code = """
+from diagnose.catalogue import default_catalogue
+from diagnose.diagnosis import effect, assemble
+from diagnose.engine import Engine
+from diagnose.facts import build_facts
+from diagnose.loading import load_path
+from pathlib import Path
+paths = sorted(Path('examples').glob('*.yaml'))
+setups = [build_facts(load_path(p)) for p in paths]
+cat = default_catalogue()
+small = Engine(cat, effect, keep=2)
+big = Engine(cat, effect)
+want = [assemble(cat, big.run(f)).model_dump_json() for f in setups]
+for _ in range(3):
+    for f, w in zip(setups, want):
+        assert assemble(cat, small.run(f)).model_dump_json() == w
+assert len(small._compiled) == 2
+print(len({small.relevance.live(f) for f in setups}))
+"""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout) > 2, "the examples need more rule sets than are kept"
