@@ -47,8 +47,12 @@ RENEW_AFTER = 5000
 # Retracting a fact costs a few us, opening a session 0.2-0.8 ms: past this many facts a
 # new session is cheaper than cleaning the old one.
 RETRACT_AT_MOST = 2000
-# Compiled rule sets kept: compiling one costs 1-30 ms, keeping one some hundred kB.
-KEEP = 32
+# Compiled rulesets kept: compiling one costs 1-30 ms; each holds a session whose state
+# takes about 0.5 MB plus 60 kB per rule (measured: 2.5 MB for 34 rules, 20 MB for all).
+KEEP = 8
+# A run of this many facts compiles its own ruleset at once (see Engine._ruleset_for).
+COMPILE_AT = 200
+MET = 4096
 _OPEN = "__open"
 # The first item of what durable's assert/retract return (see durable.engine.Ruleset._handle_result).
 _NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3
@@ -174,10 +178,52 @@ class Engine:
         }
         self._host = _Host(actions)
         self._compiled: OrderedDict[frozenset[str], _Compiled] = OrderedDict()
+        self._met: OrderedDict[frozenset[str], None] = OrderedDict()  # live sets run once
+        self._whole: _Compiled | None = None  # the whole catalogue, kept apart from the others
         self._names = itertools.count()
 
+    def _exactly(self, rule_ids: frozenset[str]) -> _Compiled:
+        """The compiled ruleset of exactly these rules."""
+        c = self._compiled.get(rule_ids)
+        if c is None:
+            return self._compile(rule_ids)
+        self._compiled.move_to_end(rule_ids)
+        return c
+
+    def _ruleset_for(self, live: frozenset[str], size: int) -> _Compiled:
+        """A compiled ruleset holding every live rule: rules that cannot fire change nothing.
+
+        A set of live rules met for the first time runs on the smallest kept ruleset that
+        holds it, else on the whole catalogue (compiled once and kept): compiling costs
+        1-30 ms, more than a small run saves, and many setups (each choice `ask` weighs, say)
+        are met once. Met again, big enough for one run to repay it, or the first of the
+        process (a command run once), it gets a ruleset of its own.
+        """
+        if live in self._compiled or live in self._met or size >= COMPILE_AT:
+            return self._exactly(live)
+        if not self._compiled and self._whole is None:
+            return self._compile(live)
+        self._met[live] = None
+        if len(self._met) > MET:
+            self._met.popitem(last=False)
+        holders = [ids for ids in self._compiled if ids >= live]
+        if holders:
+            smallest = min(holders, key=len)
+            self._compiled.move_to_end(smallest)
+            return self._compiled[smallest]
+        if self._whole is None:
+            self._whole = self._build(frozenset(self.catalogue.rules))
+        return self._whole
+
     def _compile(self, rule_ids: frozenset[str]) -> _Compiled:
-        """Compile a set of rules (done once per set; the least recently used are freed)."""
+        """Compile a set of rules and keep it (the least recently used beyond KEEP are freed)."""
+        compiled = self._build(rule_ids)
+        self._compiled[rule_ids] = compiled
+        while len(self._compiled) > self._keep:
+            self._compiled.popitem(last=False)[1].delete()
+        return compiled
+
+    def _build(self, rule_ids: frozenset[str]) -> _Compiled:
         cat = self.catalogue
         rules = [cat.rules[rid] for rid in sorted(rule_ids)]
         # durable pops each rule's "run" key: a shallow copy per rule keeps the catalogue whole.
@@ -194,11 +240,7 @@ class Engine:
         for r in rules:
             kinds |= r.positive_kinds() | r.negated_kinds()
         levels = sorted({cat.levels[r.id] for r in rules if r.unless})
-        compiled = _Compiled(ruleset, frozenset(kinds), tuple(levels))
-        self._compiled[rule_ids] = compiled
-        while len(self._compiled) > self._keep:
-            self._compiled.popitem(last=False)[1].delete()
-        return compiled
+        return _Compiled(ruleset, frozenset(kinds), tuple(levels))
 
     def _action(self, rule: Rule) -> Callable[[Run, dict[str, Any]], None]:
         def act(run: Run, message: dict[str, Any]) -> None:
@@ -328,13 +370,11 @@ class Engine:
         `rules` defaults to the rules that can fire for these facts (diagnose.relevance);
         the result is the same as with the whole catalogue, only cheaper.
         """
-        rule_ids = frozenset(self.relevance.live(facts) if rules is None else rules)
         with self._lock:
-            c = self._compiled.get(rule_ids)
-            if c is None:
-                c = self._compile(rule_ids)
+            if rules is None:
+                c = self._ruleset_for(self.relevance.live(facts), len(facts))
             else:
-                self._compiled.move_to_end(rule_ids)
+                c = self._exactly(frozenset(rules))
             run = Run()
             clean = False
             try:

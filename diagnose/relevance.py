@@ -134,6 +134,7 @@ class Relevance:
         self._remember = remember
         self._lock = threading.Lock()
         self._known: OrderedDict[frozenset[Shape], frozenset[str]] = OrderedDict()
+        self._matches: dict[Shape, tuple[tuple[str, int], ...]] = {}
         # Per kind, the fields some pattern tests with a constant: a fact's shape keeps those.
         tested: dict[str, set[str]] = {}
         patterns: list[tuple[str, str, list[tuple[str, str, Any]]]] = []
@@ -186,6 +187,21 @@ class Relevance:
                 self._known.popitem(last=False)
         return found
 
+    def _matching(self, shape: Shape) -> tuple[tuple[str, int], ...]:
+        """The patterns (rule, position) a fact of this shape may match; remembered."""
+        found = self._matches.get(shape)
+        if found is None:
+            kind, values = shape
+            found = tuple(
+                (rule_id, n)
+                for rule_id, n, tests in self._patterns.get(kind, ())
+                if all(_may_pass(values[i], op, arg) for i, op, arg in tests)
+            )
+            if len(self._matches) >= 50 * self._remember:
+                self._matches.clear()
+            self._matches[shape] = found
+        return found
+
     def _closure(self, shapes: Iterable[Shape]) -> frozenset[str]:
         satisfied: set[tuple[str, int]] = set()
         count: dict[str, int] = {}
@@ -197,14 +213,13 @@ class Relevance:
             if shape in seen:
                 continue
             seen.add(shape)
-            kind, values = shape
-            for rule_id, n, tests in self._patterns.get(kind, ()):
-                if (rule_id, n) in satisfied:
+            for key in self._matching(shape):
+                if key in satisfied:
                     continue
-                if all(_may_pass(values[i], op, arg) for i, op, arg in tests):
-                    satisfied.add((rule_id, n))
-                    count[rule_id] = count.get(rule_id, 0) + 1
-                    if count[rule_id] == self._needs[rule_id]:
-                        live.add(rule_id)
-                        todo.extend(self._derived[rule_id])
+                satisfied.add(key)
+                rule_id = key[0]
+                count[rule_id] = count.get(rule_id, 0) + 1
+                if count[rule_id] == self._needs[rule_id]:
+                    live.add(rule_id)
+                    todo.extend(self._derived[rule_id])
         return frozenset(live)

@@ -171,3 +171,24 @@ print(len({small.relevance.live(f) for f in setups}))
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout) > 2, "the examples need more rule sets than are kept"
+
+
+def test_a_live_set_met_once_borrows_a_ruleset_and_gets_its_own_when_met_again(
+    catalogue: Catalogue,
+) -> None:
+    from diagnose.diagnosis import effect
+    from diagnose.engine import Engine
+
+    first, second = (
+        build_facts(load_path(EXAMPLES / name))
+        for name in ("docker-host-mode.yaml", "vmware-nat-from-lan.yaml")
+    )
+    want = assemble(catalogue, engine_for(()).run(second)).model_dump_json()
+    eng = Engine(catalogue, effect)
+    eng.run(first)  # the first run of a process compiles its own: a command runs once
+    assert list(eng._compiled) == [eng.relevance.live(first)]
+    got = assemble(catalogue, eng.run(second)).model_dump_json()  # met once: borrowed
+    assert eng.relevance.live(second) not in eng._compiled and eng._whole is not None
+    assert got == want
+    assert assemble(catalogue, eng.run(second)).model_dump_json() == want  # met again
+    assert eng.relevance.live(second) in eng._compiled
