@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.catalogue import SEVERITY_ORDER, Catalogue, Rule, build, default_catalogue
-from diagnose.engine import Engine, Fact, Firing, Run, fact_id
+from diagnose.engine import Engine, Fact, Firing, Run
 from diagnose.facts import build_facts
 from diagnose.model import Setup
 from diagnose.report import (
@@ -589,8 +589,8 @@ def assemble(cat: Catalogue, run: Run, *, lang: str = "en", source: str | None =
         key=lambda t: (t.rule, sorted(t.matched.items()), t.produced),
     )
     facts = {
-        fact_id(fact, key): fact
-        for key, fact in sorted(run.facts.items())
+        run.fact_id(fact): fact
+        for _, fact in sorted(run.facts.items())
         if not fact["kind"].startswith("__")
     }
     return Report(

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -65,6 +65,7 @@ def _put(fact: Fact, **values: Any) -> Fact:
     return fact
 
 
+@lru_cache(maxsize=4096)  # ipaddress parsing is slow and setups repeat addresses
 def _iface(text: str | None) -> tuple[str | None, int | None, str | None]:
     """Split an address like 192.168.1.10/24 into (address, prefix, subnet)."""
     if text is None:
@@ -75,10 +76,12 @@ def _iface(text: str | None) -> tuple[str | None, int | None, str | None]:
     return text, None, None
 
 
+@lru_cache(maxsize=4096)  # ipaddress parsing is slow and setups repeat addresses
 def _net(text: str | None) -> IPNet | None:
     return ipaddress.ip_network(text, strict=False) if text else None
 
 
+@lru_cache(maxsize=4096)  # ipaddress parsing is slow and setups repeat addresses
 def _inside(address: str | None, subnet: str | None) -> bool | None:
     if address is None or subnet is None:
         return None
@@ -805,13 +808,14 @@ class _Builder:
         # Sites with the very same subnet are linked to the first site of each kind only, so
         # 200 networks on one subnet make 199 facts, not 19,900.
         same_linked: set[tuple[str, str, str]] = set()  # (b kind, b name, a kind)
+        nets = [_net(s.subnet) for s in sites]
         for i, a in enumerate(sites):
-            for b in sites[i + 1 :]:
+            for j, b in enumerate(sites[i + 1 :], i + 1):
                 if a.kind == b.kind and a.kind not in ("dnet", "vm_network"):
                     continue
                 if (a.kind, a.name) == (b.kind, b.name):
                     continue
-                na, nb = _net(a.subnet), _net(b.subnet)
+                na, nb = nets[i], nets[j]
                 if na is None or nb is None or na.version != nb.version or not na.overlaps(nb):
                     continue
                 if na == nb:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Proto = Literal["tcp", "udp", "sctp"]
@@ -36,6 +37,7 @@ class PortRange:
         return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
 
 
+@lru_cache(maxsize=4096)  # setups repeat the same few texts; results are frozen
 def parse_port_range(text: str, what: str) -> PortRange:
     """Parse `80` or `8000-8010`; raise PortSyntaxError naming `what` on anything else."""
     m = re.fullmatch(r"(\d+)(?:-(\d+))?", text.strip())
@@ -53,6 +55,7 @@ def parse_port_range(text: str, what: str) -> PortRange:
     return PortRange(start, end)
 
 
+@lru_cache(maxsize=4096)  # setups repeat the same few texts; results are frozen
 def address_scope(address: str | None) -> Scope:
     """Classify a bind address: every interface, loopback only, or one specific address."""
     if address in (None, "", "*", "0.0.0.0", "::", "[::]"):
@@ -156,6 +159,7 @@ class Listen:
         return address_scope(self.address)
 
 
+@lru_cache(maxsize=4096)  # setups repeat the same few texts; results are frozen
 def parse_listen(text: str) -> Listen:
     """Parse `0.0.0.0:80`, `127.0.0.1:5432`, `[::1]:80/udp`, `:80` or `80`."""
     body, proto = split_proto(text)
