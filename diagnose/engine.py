@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import durable_rules_engine as native
+import orjson
 from durable import engine as durable_engine
 
 from diagnose.catalogue import PHASE_KIND, Catalogue, Rule, compile_rule
@@ -60,14 +61,23 @@ _NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3
 Fact = dict[str, Any]
 
 
-# One encoder for all: json.dumps with options builds a new encoder at every call.
+# The same text as json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+# for what orjson cannot encode (an int beyond 64 bits); orjson is several times faster, and
+# every fact of a run is encoded once.
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _first(pair: tuple[str, Fact]) -> str:
+    return pair[0]
 
 
 def canonical(fact: Fact) -> str:
     """Stable text of a fact, the key for de-duplication and ordering."""
-    text: str = _ENCODE(fact)
-    return text
+    try:
+        return orjson.dumps(fact, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        text: str = _ENCODE(fact)
+        return text
 
 
 def fact_id(fact: Fact, key: str | None = None) -> str:
@@ -277,7 +287,7 @@ class Engine:
             ready = native.start_action_for_state(handle, state)
             message = ready[1] if ready else None
             while message:
-                for name, matched in json.loads(message).items():
+                for name, matched in orjson.loads(message).items():
                     act = self._acts.get(name)
                     if act is not None:
                         act(run, matched)
@@ -286,26 +296,30 @@ class Engine:
             raise EngineError(f"the rule engine failed while running actions: {exc}") from exc
 
     def _assert(self, run: Run, c: _Compiled, facts: Iterable[Fact]) -> None:
+        known, keys = run.facts, run.keys
         fresh = []
         for fact in facts:
             try:
                 key = canonical(fact)
             except (TypeError, ValueError) as exc:
                 raise EngineError(f"a fact is not plain JSON data ({exc}): {fact!r}") from exc
-            run.keys[id(fact)] = key
-            if key not in run.facts:
-                run.facts[key] = fact
+            keys[id(fact)] = key
+            if key not in known:
+                known[key] = fact
                 fresh.append((key, fact))
-        fresh.sort(key=lambda kv: kv[0])
+        fresh.sort(key=_first)
         state = None
+        by_id, ids, kinds = run.by_id, run.ids, c.kinds
         for key, fact in fresh:
             fid = fact_id(fact, key)
-            if fid in run.by_id:
+            if fid in by_id:
                 raise EngineError(f"two facts share the id {fid}: {key} and another")
-            run.by_id[fid] = fact
-            run.ids[id(fact)] = fid
-            if fact["kind"] in c.kinds:
-                state = self._assert_one(run, c, fact, key, fid) or state
+            by_id[fid] = fact
+            ids[id(fact)] = fid
+            if fact["kind"] in kinds:
+                got = self._assert_one(run, c, fact, key, fid)
+                if got is not None:
+                    state = got
         # The actions of the whole batch run once it is in: the matches do not depend on
         # when actions run, and their derived facts wait in `pending` anyway.
         if state is not None:
@@ -317,13 +331,12 @@ class Engine:
         """Hand one fact to the C engine; return the session's state handle."""
         # The canonical text is already JSON: hand it to the C engine with the sid and the
         # fact's id appended, rather than letting durable's Python layer dump the dict again.
-        body = (canonical(fact) if key is None else key)[:-1] + f',"_fid":"{fid}"'
-        if body.startswith("{,"):
-            body = "{" + body[2:]
+        body = (canonical(fact) if key is None else key)[:-1] + ',"_fid":"' + fid + '","sid":"'
+        body += c.sid
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
         # refused as duplicates; a salt field no pattern reads gives them another hash.
         for salt in range(4):
-            text = f'{body},"sid":"{c.sid}"' + (f',"_salt":{salt}}}' if salt else "}")
+            text = body + (f'","_salt":{salt}}}' if salt else '"}')
             try:
                 result = native.assert_fact(c.handle, text)
             except Exception as exc:
@@ -384,7 +397,7 @@ class Engine:
             run = Run()
             clean = False
             try:
-                opened = self._assert_one(run, c, {"kind": _OPEN})
+                opened = self._assert_one(run, c, {"kind": _OPEN}, fid=_OPEN)
                 if opened is not None:
                     self._dispatch(run, c, opened)
                 self._assert(run, c, facts)
