@@ -119,9 +119,12 @@ class _Builder:
         self.sites.append(site)
 
     def add(self, kind: str, **values: Any) -> Fact:
+        fact: Fact = {"kind": kind}
+        for key, value in values.items():
+            if value is not None:  # unknown stays out of the fact
+                fact[key] = value
         if self.src is not None and "src" not in values:
-            values["src"] = self.src
-        fact = _put({"kind": kind}, **values)
+            fact["src"] = self.src
         self.facts.append(fact)
         return fact
 

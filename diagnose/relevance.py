@@ -38,12 +38,20 @@ class _Unknown:
 
 ANY = _Unknown("ANY", maybe_absent=True)  # filled from a reference: any value, or none
 PRESENT = _Unknown("PRESENT", maybe_absent=False)  # there, with a value not worth keeping
+# There, and equal to none of the constants the rules compare this field with: so setups that
+# differ only in such values (ports, names) share their shapes and their live rules.
+OTHER = _Unknown("OTHER", maybe_absent=False)
 _ABSENT = _Unknown("ABSENT", maybe_absent=False)
 
 Shape = tuple[str, tuple[Any, ...]]  # kind, the tested fields' values in a fixed order
 Test = tuple[int, str, Any]  # field's index in its kind's field list, operator, argument
 
 _SCALARS = (str, int, float, bool)
+
+
+def _key(value: Any) -> tuple[bool, Any]:
+    """A constant as durable-rules compares it: 80 equals 80.0, true does not equal 1."""
+    return isinstance(value, bool), value
 
 
 def _same(value: Any, constant: Any) -> bool:
@@ -63,6 +71,8 @@ def _may_pass(value: Any, op: str, arg: Any) -> bool:
         return (value is not _ABSENT) is bool(arg)
     if value is _ABSENT:
         return False
+    if value is OTHER and op in ("eq", "in", "not", "not_in"):
+        return op in ("not", "not_in")
     if isinstance(value, _Unknown):
         return True
     if op == "eq":
@@ -145,6 +155,19 @@ class Relevance:
                 patterns.append((rule.id, str(body["kind"]), tests))
                 tested.setdefault(str(body["kind"]), set()).update(t[0] for t in tests)
         self.fields: dict[str, tuple[str, ...]] = {k: tuple(sorted(v)) for k, v in tested.items()}
+        # Per kind and field, the constants compared with (as _key gives them): a value among
+        # them is kept, any other becomes OTHER.
+        constants: dict[tuple[str, str], set[tuple[bool, Any]]] = {}
+        for _, kind, tests in patterns:
+            for name, op, arg in tests:
+                if op in ("eq", "not"):
+                    constants.setdefault((kind, name), set()).add(_key(arg))
+                elif op in ("in", "not_in"):
+                    constants.setdefault((kind, name), set()).update(_key(a) for a in arg)
+        self._constants = {
+            kind: tuple(frozenset(constants.get((kind, name), ())) for name in names)
+            for kind, names in self.fields.items()
+        }
         # Per kind, each pattern as (rule, position in the rule, tests on the shape's values).
         self._patterns: dict[str, list[tuple[str, int, list[Test]]]] = {}
         position: dict[str, int] = {}
@@ -165,10 +188,16 @@ class Relevance:
         """What of a fact the reading looks at: its kind and the values of its tested fields."""
         kind = str(fact["kind"])
         values = []
-        for name in self.fields.get(kind, ()):
+        for name, constants in zip(
+            self.fields.get(kind, ()), self._constants.get(kind, ()), strict=True
+        ):
             value = fact.get(name, _ABSENT)
-            if value is not _ABSENT and not isinstance(value, (*_SCALARS, _Unknown)):
+            if isinstance(value, _Unknown):
+                pass
+            elif not isinstance(value, _SCALARS):
                 value = PRESENT
+            elif _key(value) not in constants:
+                value = OTHER
             values.append(value)
         return kind, tuple(values)
 

@@ -192,3 +192,21 @@ def test_a_live_set_met_once_borrows_a_ruleset_and_gets_its_own_when_met_again(
     assert got == want
     assert assemble(catalogue, eng.run(second)).model_dump_json() == want  # met again
     assert eng.relevance.live(second) in eng._compiled
+
+
+def test_values_no_rule_names_share_one_shape(catalogue: Catalogue) -> None:
+    # A batch of compose files differs in ports and names the rules never compare with a
+    # constant: the reading keeps only the values it compares, so they share their live rules.
+    rules = [
+        _rule("ZZ001", [{"a": {"kind": "thing", "port": 80}}], derive=[]),
+        _rule("ZZ002", [{"a": {"kind": "thing", "port": {"not": 80}}}], derive=[]),
+        _rule("ZZ003", [{"a": {"kind": "thing", "port": {"in": [22, 443]}}}], derive=[]),
+    ]
+    rel = Relevance(_catalogue_of(catalogue, *rules))
+    one, two = ({"kind": "thing", "port": p, "name": n} for p, n in ((8080, "a"), (9090, "b")))
+    assert rel.shape(one) == rel.shape(two)
+    assert rel.live([one]) == rel.live([two]) == {"ZZ002"}
+    assert rel.shape({"kind": "thing", "port": 80.0}) != rel.shape(one)
+    assert rel.live([{"kind": "thing", "port": 80.0}]) == {"ZZ001"}
+    assert rel.live([{"kind": "thing", "port": 443}]) == {"ZZ002", "ZZ003"}
+    assert rel.live([{"kind": "thing", "port": "80"}]) == {"ZZ002"}  # a string is not 80
