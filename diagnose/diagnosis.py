@@ -119,7 +119,10 @@ def _plan(rule: Rule) -> _Plan:
 
 
 def effect(rule: Rule, matched: dict[str, Fact], ids: Mapping[str, str]) -> list[Fact]:
-    """What a rule firing adds to the facts; `ids` are the matched facts' ids."""
+    """What a rule firing adds to the facts; `ids` are the matched facts' ids.
+
+    diagnose.relevance.derived_facts restates it for the rules not yet fired: change both.
+    """
     plan = _plan(rule)
     if rule.finding is not None:
         fact: Fact = {"kind": "finding", "rule": rule.id, "params": plan.params(matched)}

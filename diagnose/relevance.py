@@ -122,10 +122,18 @@ def _has_ref(value: Any) -> bool:
 
 
 def derived_facts(rule: Rule) -> list[Fact]:
-    """The facts a rule's firing adds, with the values known before it fires (see effect)."""
-    if rule.finding is not None or rule.ask is not None:
-        kind = "finding" if rule.finding is not None else "ask"
-        return [{"kind": kind, "rule": rule.id, "params": PRESENT, "at": ANY, "symptom": ANY}]
+    """The facts a rule's firing adds, with the values known before it fires.
+
+    This restates diagnosis.effect; tests/test_relevance.py checks every firing of the rule
+    cases against it.
+    """
+    if rule.finding is not None:
+        return [{"kind": "finding", "rule": rule.id, "params": PRESENT, "at": ANY, "symptom": ANY}]
+    if rule.ask is not None:
+        ask = {"question": rule.ask.question, "assume": rule.ask.assume}
+        return [
+            {"kind": "ask", "rule": rule.id, **ask, "params": PRESENT, "at": ANY, "symptom": ANY}
+        ]
     out = []
     for template in rule.derive:
         fact = {k: _template_value(v) for k, v in template.items() if v is not None}

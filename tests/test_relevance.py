@@ -210,3 +210,29 @@ def test_values_no_rule_names_share_one_shape(catalogue: Catalogue) -> None:
     assert rel.live([{"kind": "thing", "port": 80.0}]) == {"ZZ001"}
     assert rel.live([{"kind": "thing", "port": 443}]) == {"ZZ002", "ZZ003"}
     assert rel.live([{"kind": "thing", "port": "80"}]) == {"ZZ002"}  # a string is not 80
+
+
+def test_what_rules_really_derive_is_what_the_reading_expects(catalogue: Catalogue) -> None:
+    # relevance.derived_facts restates what diagnosis.effect adds: every fact a firing in the
+    # rule cases produced must fit the reading's picture of it (same fields; a constant there
+    # is the value produced), or the reading could drop a rule that fires.
+    from diagnose.diagnosis import evaluate
+    from diagnose.relevance import PRESENT, derived_facts
+
+    checked = 0
+    for name, setup in CASE_SETUPS:
+        _, run = evaluate(load_setup(setup, name=name))
+        for firing in run.firings:
+            expected = derived_facts(catalogue.rules[firing.rule])
+            for fact in firing.produced:
+                fits = [
+                    e
+                    for e in expected
+                    if e["kind"] == fact["kind"]
+                    and set(fact) <= set(e)
+                    and all(e[k] is ANY or e[k] is PRESENT or e[k] == v for k, v in fact.items())
+                    and all(k in fact for k, v in e.items() if v is not ANY)
+                ]
+                assert fits, f"{name}: {firing.rule} produced {fact}, read as {expected}"
+                checked += 1
+    assert checked > 1000
