@@ -580,17 +580,12 @@ def assemble(cat: Catalogue, run: Run, *, lang: str = "en", source: str | None =
         if symptom is not None and (symptom, f.rule, f.title) not in deciding:
             continue
         unique_findings.setdefault((f.rule, f.title), f)
-    trace = sorted(
-        (
-            TraceEntry(
-                rule=firing.rule,
-                matched={alias: asm._id(f) for alias, f in sorted(firing.matched.items())},
-                produced=sorted(asm._id(p) for p in firing.produced),
-            )
-            for firing in run.firings
-        ),
-        key=lambda t: (t.rule, sorted(t.matched.items()), t.produced),
-    )
+    firings = []
+    for firing in run.firings:
+        matched = [(alias, run.fact_id(f)) for alias, f in sorted(firing.matched.items())]
+        firings.append((firing.rule, matched, sorted(run.fact_id(p) for p in firing.produced)))
+    firings.sort()
+    trace = [TraceEntry(rule=r, matched=dict(m), produced=p) for r, m, p in firings]
     facts = {
         run.fact_id(fact): fact
         for _, fact in sorted(run.facts.items())
