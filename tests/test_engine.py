@@ -184,14 +184,14 @@ def test_sessions_where_nothing_fires_close_cleanly() -> None:
 
 
 def test_the_session_is_reused_and_renewed_after_an_error() -> None:
-    from diagnose.diagnosis import engine_for
+    from diagnose.diagnosis import effect
 
-    engine = engine_for(())
+    engine = Engine(default_catalogue(), effect)
     facts = build_facts(load_setup(WEB))
     live = engine.relevance.live(facts)
-    why(WEB)
+    engine.run(facts)  # the first of the engine: compiled for it
     sid = engine._compiled[live].sid
-    why(WEB)
+    engine.run(facts)
     assert engine._compiled[live].sid == sid, "a clean run leaves its session reusable"
     broken = Engine(default_catalogue(), lambda rule, matched, ids: [{"kind": "x", "bad": {1}}])
     broken.run(facts, rules=())  # no rule fires: the session stays
