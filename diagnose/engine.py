@@ -35,7 +35,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import durable_rules_engine as native
 import orjson
@@ -90,8 +90,7 @@ def fact_id(fact: Fact, key: str | None = None) -> str:
     return f"{fact['kind']}:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
 
 
-@dataclass(frozen=True)
-class Firing:
+class Firing(NamedTuple):  # a tuple: a run makes one per firing, and a frozen dataclass is slow
     """One rule firing: the rule and the facts each of its patterns matched."""
 
     rule: str
@@ -250,16 +249,19 @@ class Engine:
         return _Compiled(ruleset, frozenset(kinds), tuple(levels))
 
     def _action(self, rule: Rule) -> Callable[[Run, dict[str, Any]], None]:
+        effect = self._effect
+
         def act(run: Run, message: dict[str, Any]) -> None:
             try:
                 # Each fact reaches the engine with its id; hand the rule the stored original.
                 ids = {
                     alias: fact["_fid"]
                     for alias, fact in message.items()
-                    if alias != "phase" and isinstance(fact, dict)
+                    if alias != "phase" and type(fact) is dict
                 }
-                matched = {alias: run.by_id[fid] for alias, fid in ids.items()}
-                produced = self._effect(rule, matched, ids)
+                by_id = run.by_id
+                matched = {alias: by_id[fid] for alias, fid in ids.items()}
+                produced = effect(rule, matched, ids)
                 run.firings.append(Firing(rule.id, matched, produced))
                 run.pending.extend(produced)
             except Exception as exc:  # recorded, and raised once the run ends

@@ -46,13 +46,6 @@ _ABSENT = _Unknown("ABSENT", maybe_absent=False)
 Shape = tuple[str, tuple[Any, ...]]  # kind, the tested fields' values in a fixed order
 Test = tuple[int, str, Any]  # field's index in its kind's field list, operator, argument
 
-_SCALARS = (str, int, float, bool)
-
-
-def _key(value: Any) -> tuple[bool, Any]:
-    """A constant as durable-rules compares it: 80 equals 80.0, true does not equal 1."""
-    return isinstance(value, bool), value
-
 
 def _same(value: Any, constant: Any) -> bool:
     """durable-rules equality: 80 matches 80.0, but not "80" or true."""
@@ -163,17 +156,23 @@ class Relevance:
                 patterns.append((rule.id, str(body["kind"]), tests))
                 tested.setdefault(str(body["kind"]), set()).update(t[0] for t in tests)
         self.fields: dict[str, tuple[str, ...]] = {k: tuple(sorted(v)) for k, v in tested.items()}
-        # Per kind and field, the constants compared with (as _key gives them): a value among
-        # them is kept, any other becomes OTHER.
-        constants: dict[tuple[str, str], set[tuple[bool, Any]]] = {}
+        # Per kind, each tested field with the constants it is compared with (booleans apart):
+        # a value among them is kept, any other becomes OTHER.
+        constants: dict[tuple[str, str], set[Any]] = {}
         for _, kind, tests in patterns:
             for name, op, arg in tests:
-                if op in ("eq", "not"):
-                    constants.setdefault((kind, name), set()).add(_key(arg))
-                elif op in ("in", "not_in"):
-                    constants.setdefault((kind, name), set()).update(_key(a) for a in arg)
-        self._constants = {
-            kind: tuple(frozenset(constants.get((kind, name), ())) for name in names)
+                if op in ("eq", "not", "in", "not_in"):
+                    args = arg if op in ("in", "not_in") else [arg]
+                    constants.setdefault((kind, name), set()).update(args)
+        self._tested: dict[str, tuple[tuple[str, frozenset[Any], frozenset[bool]], ...]] = {
+            kind: tuple(
+                (
+                    name,
+                    frozenset(c for c in constants.get((kind, name), ()) if type(c) is not bool),
+                    frozenset(c for c in constants.get((kind, name), ()) if type(c) is bool),
+                )
+                for name in names
+            )
             for kind, names in self.fields.items()
         }
         # Per kind, each pattern as (rule, position in the rule, tests on the shape's values).
@@ -196,16 +195,15 @@ class Relevance:
         """What of a fact the reading looks at: its kind and the values of its tested fields."""
         kind = str(fact["kind"])
         values = []
-        for name, constants in zip(
-            self.fields.get(kind, ()), self._constants.get(kind, ()), strict=True
-        ):
+        for name, plain, flags in self._tested.get(kind, ()):
             value = fact.get(name, _ABSENT)
-            if isinstance(value, _Unknown):
-                pass
-            elif not isinstance(value, _SCALARS):
+            cls = type(value)
+            if cls is bool:  # true is not 1 to durable-rules, though it is to Python's sets
+                value = value if value in flags else OTHER
+            elif cls is str or cls is int or cls is float:
+                value = value if value in plain else OTHER  # 80 and 80.0 are one to both
+            elif cls is not _Unknown:
                 value = PRESENT
-            elif _key(value) not in constants:
-                value = OTHER
             values.append(value)
         return kind, tuple(values)
 
