@@ -2,9 +2,8 @@
 
 A run compiles only the rules that can fire for its facts (diagnose.relevance): durable-rules
 pays for every pattern a fact reaches, and a setup typically needs a tenth of the catalogue.
-Each distinct set of live rules is compiled once and kept, up to KEEP sets; past that, a run
-borrows a kept ruleset that holds its live rules, or the whole catalogue. Rulesets are never
-deleted: durable's delete_ruleset is known to crash processes (its issue #136).
+Each distinct set of live rules is compiled once and kept (the KEEP most recently used; the
+others are deleted, session first).
 
 It works around the engine's traps (see the project notes on durable-rules 2.0.28):
 - no background dispatcher threads (`_run` is disabled), one host per process and catalogue;
@@ -51,8 +50,8 @@ RENEW_AFTER = 5000
 # first facts touch page by page (about 0.6 ms for a ruleset of 16 rules, measured in a full
 # diagnosis): past this many facts a new session is cheaper than cleaning the old one.
 RETRACT_AT_MOST = 2000
-# Rulesets compiled for live sets, at most: compiling one costs 1-30 ms; one takes about
-# 1.4 MB and its session as much again for some 35 rules (measured; 20 MB for all of them).
+# Compiled rulesets kept: compiling one costs 1-30 ms; one takes about 1.4 MB and its
+# session as much again for some 35 rules (measured; 20 MB for all of them).
 KEEP = 12
 # A run of this many facts compiles its own ruleset at once (see Engine._ruleset_for).
 COMPILE_AT = 200
@@ -170,6 +169,13 @@ class _Compiled:
         self.sid = uuid.uuid4().hex
         self.runs = 0
 
+    def delete(self) -> None:
+        """Free the session and the ruleset (after this, the handle is invalid)."""
+        with contextlib.suppress(Exception):
+            native.delete_state(self.handle, self.sid)
+        with contextlib.suppress(Exception):
+            native.delete_ruleset(self.handle)
+
 
 class Engine:
     """A catalogue ready to run diagnoses, compiling the rules each run needs."""
@@ -187,16 +193,18 @@ class Engine:
             name: _unused for name in [*catalogue.rules, _OPEN]
         }
         self._host = _Host(actions)
-        self._compiled: dict[frozenset[str], _Compiled] = {}
+        self._compiled: OrderedDict[frozenset[str], _Compiled] = OrderedDict()
         self._met: OrderedDict[frozenset[str], None] = OrderedDict()  # live sets run once
         self._whole: _Compiled | None = None  # the whole catalogue, kept apart from the others
         self._names = itertools.count()
 
     def _exactly(self, rule_ids: frozenset[str]) -> _Compiled:
-        """The compiled ruleset of exactly these rules (asked for by name: compiled even past
-        KEEP; only tests and benchmarks do)."""
+        """The compiled ruleset of exactly these rules."""
         c = self._compiled.get(rule_ids)
-        return c if c is not None else self._compile(rule_ids)
+        if c is None:
+            return self._compile(rule_ids)
+        self._compiled.move_to_end(rule_ids)
+        return c
 
     def _ruleset_for(self, live: frozenset[str], size: int) -> _Compiled:
         """A compiled ruleset holding every live rule: rules that cannot fire change nothing.
@@ -205,28 +213,30 @@ class Engine:
         holds it, else on the whole catalogue (compiled once and kept): compiling costs
         1-30 ms, more than a small run saves, and many setups (each choice `ask` weighs, say)
         are met once. Met again, big enough for one run to repay it, or the first of the
-        process (a command run once), it gets a ruleset of its own while fewer than KEEP are.
+        process (a command run once), it gets a ruleset of its own.
         """
-        found = self._compiled.get(live)
-        if found is not None:
-            return found
-        first = not self._compiled and self._whole is None
-        if len(self._compiled) < self._keep and (live in self._met or size >= COMPILE_AT or first):
+        if live in self._compiled or live in self._met or size >= COMPILE_AT:
+            return self._exactly(live)
+        if not self._compiled and self._whole is None:
             return self._compile(live)
         self._met[live] = None
         if len(self._met) > MET:
             self._met.popitem(last=False)
         holders = [ids for ids in self._compiled if ids >= live]
         if holders:
-            return self._compiled[min(holders, key=len)]
+            smallest = min(holders, key=len)
+            self._compiled.move_to_end(smallest)
+            return self._compiled[smallest]
         if self._whole is None:
             self._whole = self._build(frozenset(self.catalogue.rules))
         return self._whole
 
     def _compile(self, rule_ids: frozenset[str]) -> _Compiled:
-        """Compile a set of rules and keep it."""
+        """Compile a set of rules and keep it (the least recently used beyond KEEP are freed)."""
         compiled = self._build(rule_ids)
         self._compiled[rule_ids] = compiled
+        while len(self._compiled) > self._keep:
+            self._compiled.popitem(last=False)[1].delete()
         return compiled
 
     def _build(self, rule_ids: frozenset[str]) -> _Compiled:

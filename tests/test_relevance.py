@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -140,23 +142,41 @@ def test_derived_facts_chain_and_references_may_hold_anything(catalogue: Catalog
     assert ANY.maybe_absent
 
 
-def test_past_the_kept_rulesets_a_run_borrows_one_that_holds_its_rules(
-    catalogue: Catalogue,
-) -> None:
-    # Rulesets are never deleted (durable's delete_ruleset crashes processes): past `keep`
-    # compiled sets, a live set runs on a kept ruleset holding it, or on the whole catalogue.
-    from diagnose.diagnosis import effect
-    from diagnose.engine import Engine
-
-    setups = [build_facts(load_path(p)) for p in sorted(EXAMPLES.glob("*.yaml"))]
-    want = [assemble(catalogue, engine_for(()).run(f)).model_dump_json() for f in setups]
-    small = Engine(catalogue, effect, keep=2)
-    for _ in range(3):  # met three times: each would get its own ruleset if there were room
-        for facts, expected in zip(setups, want, strict=True):
-            assert assemble(catalogue, small.run(facts)).model_dump_json() == expected
-    assert len(small._compiled) == 2
-    assert small._whole is not None
-    assert len({small.relevance.live(f) for f in setups}) > 2
+def test_compiled_rulesets_beyond_those_kept_are_deleted_safely() -> None:
+    # Each set of live rules met twice gets its own durable ruleset; past `keep` the least
+    # recently used is deleted (its session first). Thousands of deletions, with extra rules
+    # drawn at random so that every run needs a new ruleset, in a child: a mistake there
+    # would crash the process rather than fail an assertion.
+    code = """
+import random
+from pathlib import Path
+from diagnose.catalogue import default_catalogue
+from diagnose.diagnosis import assemble, effect
+from diagnose.engine import Engine
+from diagnose.facts import build_facts
+from diagnose.loading import load_path
+cat = default_catalogue()
+setups = [build_facts(load_path(p)) for p in sorted(Path('examples').glob('*.yaml'))]
+whole = Engine(cat, effect)
+want = [assemble(cat, whole.run(f, rules=cat.rules)).model_dump_json() for f in setups]
+small = Engine(cat, effect, keep=2)
+rng = random.Random(7)
+names = sorted(cat.rules)
+for i in range(600):
+    k = i % len(setups)
+    extra = frozenset(rng.sample(names, rng.randrange(0, 20)))
+    rules = small.relevance.live(setups[k]) | extra
+    assert assemble(cat, small.run(setups[k], rules=rules)).model_dump_json() == want[k], i
+    assert assemble(cat, small.run(setups[k])).model_dump_json() == want[k], i
+assert len(small._compiled) == 2
+print('ok')
+"""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
 
 
 def test_a_live_set_met_once_borrows_a_ruleset_and_gets_its_own_when_met_again(
