@@ -34,7 +34,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import durable_rules_engine as native
 import orjson
@@ -156,6 +156,7 @@ class _Compiled:
     levels: tuple[int, ...]  # the phase levels its negations wait for
     sid: str = field(default_factory=lambda: uuid.uuid4().hex)
     runs: int = 0
+    used: int = 0  # the engine's clock when it last served a run
 
     @property
     def handle(self) -> int:
@@ -196,15 +197,20 @@ class Engine:
         self._compiled: OrderedDict[frozenset[str], _Compiled] = OrderedDict()
         self._met: OrderedDict[frozenset[str], None] = OrderedDict()  # live sets run once
         self._whole: _Compiled | None = None  # the whole catalogue, kept apart from the others
+        self._clock = 0  # runs asked for (by their live rules)
         self._names = itertools.count()
+
+    def _use(self, rule_ids: frozenset[str]) -> _Compiled:
+        c = self._compiled[rule_ids]
+        self._compiled.move_to_end(rule_ids)
+        c.used = self._clock
+        return c
 
     def _exactly(self, rule_ids: frozenset[str]) -> _Compiled:
         """The compiled ruleset of exactly these rules."""
-        c = self._compiled.get(rule_ids)
-        if c is None:
-            return self._compile(rule_ids)
-        self._compiled.move_to_end(rule_ids)
-        return c
+        if rule_ids in self._compiled:
+            return self._use(rule_ids)
+        return self._compile(rule_ids, evict=True)
 
     def _ruleset_for(self, live: frozenset[str], size: int) -> _Compiled:
         """A compiled ruleset holding every live rule: rules that cannot fire change nothing.
@@ -213,27 +219,41 @@ class Engine:
         holds it, else on the whole catalogue (compiled once and kept): compiling costs
         1-30 ms, more than a small run saves, and many setups (each choice `ask` weighs, say)
         are met once. Met again, big enough for one run to repay it, or the first of the
-        process (a command run once), it gets a ruleset of its own.
+        process (a command run once), it gets a ruleset of its own, unless that means
+        evicting one used lately: setups taken in turn, more of them than are kept, would
+        otherwise compile one ruleset per run.
         """
-        if live in self._compiled or live in self._met or size >= COMPILE_AT:
-            return self._exactly(live)
-        if not self._compiled and self._whole is None:
-            return self._compile(live)
+        self._clock += 1
+        if live in self._compiled:
+            return self._use(live)
+        first = not self._compiled and self._whole is None
+        if live in self._met or size >= COMPILE_AT or first:
+            compiled = self._compile(live, evict=False)
+            if compiled is not None:
+                return compiled
         self._met[live] = None
         if len(self._met) > MET:
             self._met.popitem(last=False)
         holders = [ids for ids in self._compiled if ids >= live]
         if holders:
-            smallest = min(holders, key=len)
-            self._compiled.move_to_end(smallest)
-            return self._compiled[smallest]
+            return self._use(min(holders, key=len))
         if self._whole is None:
             self._whole = self._build(frozenset(self.catalogue.rules))
         return self._whole
 
-    def _compile(self, rule_ids: frozenset[str]) -> _Compiled:
-        """Compile a set of rules and keep it (the least recently used beyond KEEP are freed)."""
+    @overload
+    def _compile(self, rule_ids: frozenset[str], *, evict: Literal[True]) -> _Compiled: ...
+    @overload
+    def _compile(self, rule_ids: frozenset[str], *, evict: bool) -> _Compiled | None: ...
+    def _compile(self, rule_ids: frozenset[str], *, evict: bool) -> _Compiled | None:
+        """Compile a set of rules and keep it, deleting the least recently used beyond KEEP;
+        unless `evict`, refuse (None) when that one was used in the last 4 * KEEP runs."""
+        if len(self._compiled) >= self._keep:
+            oldest = next(iter(self._compiled.values()))
+            if not evict and self._clock - oldest.used < 4 * self._keep:
+                return None
         compiled = self._build(rule_ids)
+        compiled.used = self._clock
         self._compiled[rule_ids] = compiled
         while len(self._compiled) > self._keep:
             self._compiled.popitem(last=False)[1].delete()

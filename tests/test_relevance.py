@@ -242,3 +242,21 @@ def test_what_rules_really_derive_is_what_the_reading_expects(catalogue: Catalog
                 assert fits, f"{name}: {firing.rule} produced {fact}, read as {expected}"
                 checked += 1
     assert checked > 1000
+
+
+def test_setups_taken_in_turn_do_not_make_a_ruleset_per_run(catalogue: Catalogue) -> None:
+    # More setups in turn than rulesets kept: evicting the least recently used would compile
+    # one ruleset per run (a server answering a few kinds of request in turn did); the ones
+    # without a place run on the whole catalogue instead.
+    from diagnose.diagnosis import effect
+    from diagnose.engine import Engine
+
+    setups = [build_facts(load_path(p)) for p in sorted(EXAMPLES.glob("*.yaml"))[:5]]
+    assert len({engine_for(()).relevance.live(f) for f in setups}) == 5
+    want = [assemble(catalogue, engine_for(()).run(f)).model_dump_json() for f in setups]
+    eng = Engine(catalogue, effect, keep=2)
+    for _ in range(10):
+        for facts, expected in zip(setups, want, strict=True):
+            assert assemble(catalogue, eng.run(facts)).model_dump_json() == expected
+    compiled = next(eng._names)  # rulesets built so far, the whole catalogue included
+    assert compiled <= 4, compiled
