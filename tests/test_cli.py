@@ -211,3 +211,25 @@ def test_a_reported_failure_on_a_passing_path_is_unexplained(tmp_path: Path) -> 
     verdict = json.loads(result.stdout)["verdicts"][0]
     assert verdict["status"] != "reachable"
     assert result.exit_code == ExitCode.FINDINGS
+
+
+def test_everything_is_written_before_the_command_leaves() -> None:
+    # main() leaves with os._exit (skipping the interpreter's slow teardown): what the
+    # command wrote must all be out by then, and the exit code kept.
+    result = netwhy("schema")
+    assert result.returncode == 0
+    assert "properties" in json.loads(result.stdout)
+    assert netwhy("why", "no-such-file.yaml").returncode == ExitCode.BAD_INPUT
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "diagnose.cli", "rules", "--format", "json"],  # > a pipe's buffer
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err
