@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,24 +115,27 @@ class Document:
 
 def read_text(path: str | Path) -> str:
     """Read a text file, refusing what is not one with one clear error."""
-    p = Path(path)
     name = str(path)
     try:
-        if p.is_dir():
-            raise InputError("is a directory, not a file", file=name)
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(
-                f"file is {size:,} bytes; the limit is {MAX_BYTES:,} (is it really a setup?)",
-                file=name,
-            )
-        raw = p.read_bytes()
+        # One open, then the size of what was opened: a batch reads thousands of files.
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_BYTES:
+                raise InputError(
+                    f"file is {size:,} bytes; the limit is {MAX_BYTES:,} (is it really a setup?)",
+                    file=name,
+                )
+            raw = handle.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", file=name) from None
     except FileNotFoundError:
         raise InputError("no such file", file=name) from None
     except PermissionError:
         raise InputError("permission denied", file=name) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    if len(raw) > MAX_BYTES:  # it grew while being read, or is not a regular file
+        raise InputError(f"file is larger than the limit of {MAX_BYTES:,} bytes", file=name)
     return decode(raw, name)
 
 
@@ -204,17 +208,129 @@ def _check_duplicates(node: yaml.Node, file: str, visited: set[int] | None = Non
             if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
                 line = key_node.start_mark.line + 1
                 if key_node.value in seen:
-                    raise InputError(
-                        f"duplicate key {key_node.value!r} (first on line {seen[key_node.value]})",
-                        file=file,
-                        line=line,
-                        field=key_node.value,
-                    )
+                    raise _duplicate(key_node, seen[key_node.value], file)
                 seen[key_node.value] = line
             _check_duplicates(value_node, file, visited)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             _check_duplicates(item, file, visited)
+
+
+def _duplicate(key_node: yaml.Node, first: int, file: str) -> InputError:
+    return InputError(
+        f"duplicate key {key_node.value!r} (first on line {first})",
+        file=file,
+        line=key_node.start_mark.line + 1,
+        field=key_node.value,
+    )
+
+
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
+
+
+class _Reader:
+    """One walk over the composed nodes that builds the data, checks duplicate keys, counts
+    the nodes once aliases are expanded, and records where each value stands.
+
+    Plain strings, mappings and sequences are built here; every other node (numbers,
+    booleans, merge keys, compose's tags) is left to the loader's own constructors, so the
+    data is what `construct_document` gives. Three walks and PyYAML's constructor cost more
+    than parsing the text with libyaml.
+    """
+
+    def __init__(self, loader: Any, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.lines: dict[PathKey, tuple[int, int]] = {}
+        # node -> its value: PyYAML's own memo, so that what its constructors build for
+        # merge keys shares the values read here, as in PyYAML (an alias is one object).
+        self.built: dict[yaml.Node, Any] = loader.constructed_objects
+        self.sizes: dict[int, int] = {}  # id(node) -> its node count, aliases expanded
+
+    def read(self, node: yaml.Node, path: PathKey) -> Any:
+        key = id(node)
+        if key in self.sizes:  # an alias: located and counted where its anchor stands
+            if node in self.built:
+                return self.built[node]
+            return self.loader.construct_object(node, deep=True)
+        self.lines.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        self.sizes[key] = 1  # a recursive alias counts once
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR:
+                self.built[node] = node.value
+                return node.value
+            return self.loader.construct_object(node)
+        if isinstance(node, yaml.SequenceNode):
+            return self._sequence(node, path, key)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, key)
+        return self.loader.construct_object(node, deep=True)
+
+    def _sequence(self, node: yaml.SequenceNode, path: PathKey, key: int) -> Any:
+        plain = node.tag == _SEQ
+        items: list[Any] = []
+        if plain:
+            self.built[node] = items
+        size = 1
+        for i, item in enumerate(node.value):
+            value = self.read(item, (*path, i))
+            size += self.sizes[id(item)]
+            if plain:
+                items.append(value)
+        self.sizes[key] = size
+        return items if plain else self._construct(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: PathKey, key: int) -> Any:
+        plain = node.tag == _MAP
+        out: dict[Any, Any] = {}
+        if plain:
+            self.built[node] = out
+        seen: dict[str, int] = {}
+        size = 1
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                name = key_node.value
+                line = key_node.start_mark.line + 1
+                if name in seen:
+                    raise _duplicate(key_node, seen[name], self.file)
+                seen[name] = line
+                self.lines[(*path, name)] = (line, key_node.start_mark.column + 1)
+                value = self.read(value_node, (*path, name))
+                size += self.sizes[id(value_node)] + 1
+                if not plain:
+                    continue
+                if key_node.tag == _STR:
+                    out[name] = value
+                    continue
+            else:  # a merge key or a key that is not a scalar: PyYAML knows what to do
+                _check_duplicates(value_node, self.file)
+                size += self._count(key_node) + self._count(value_node)
+            plain = False
+        self.sizes[key] = size
+        if plain:
+            return out
+        value = self._construct(node)
+        # PyYAML has flattened the merge keys into the mapping: merged keys stand where
+        # their anchor defined them (the mapping's own keys, after them, win).
+        located = set(self.sizes)
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                name = key_node.value
+                self.lines[(*path, name)] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+                _positions(value_node, (*path, name), self.lines, located)
+        return value
+
+    def _count(self, node: yaml.Node) -> int:
+        """The expanded size of a node this walk does not read into (keys, merged maps)."""
+        memo: dict[int, int] = {}
+        return _expanded_size(node, memo)
+
+    def _construct(self, node: yaml.Node) -> Any:
+        self.built.pop(node, None)  # begun here as plain, it was not: PyYAML builds it anew
+        return self.loader.construct_object(node, deep=True)
 
 
 def _json_positions(text: str) -> dict[PathKey, tuple[int, int]]:
@@ -253,14 +369,14 @@ def parse(text: str, file: str) -> Document:
         node = loader.get_single_node()
         if node is None:
             raise InputError("empty document", file=file)
-        _check_duplicates(node, file)
-        if _expanded_size(node, {}) > MAX_NODES:
+        reader = _Reader(loader, file)
+        data = reader.read(node, ())
+        if reader.sizes[id(node)] > MAX_NODES:
             raise InputError(
                 f"the document expands to more than {MAX_NODES:,} values (YAML aliases nested "
                 "in aliases?); refusing it",
                 file=file,
             )
-        data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
@@ -276,6 +392,4 @@ def parse(text: str, file: str) -> Document:
         raise InputError("malformed YAML: nested too deeply", file=file) from None
     finally:
         loader.dispose()
-    lines: dict[PathKey, tuple[int, int]] = {}
-    _positions(node, (), lines)
-    return Document(data, file, lines)
+    return Document(data, file, reader.lines)

@@ -1,0 +1,168 @@
+"""diagnose.yamltext reads data and positions in one walk; it must give what PyYAML's own
+constructor gives, with every value located where people wrote it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from diagnose.errors import InputError
+from diagnose.yamltext import MAX_BYTES, _Loader, parse, read_text
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+TRICKY = [
+    "a: &x [1, 2]\nb: *x\nc: *x\n",
+    "a: &x {p: 1}\nb:\n  <<: *x\n  q: 2\n",
+    "a: &x {p: 1}\nb:\n  <<: [*x, {r: 3}]\n  p: 5\n",
+    "a: &m {x: 1}\nb: {<<: *m, x: 2}\nc: *m\n",
+    "- &s {a: 1}\n- {<<: *s}\n- *s\n",
+    "a: &x {p: &y [1]}\nb: {<<: *x}\nc: *y\n",
+    "a: &v val\nb: *v\nc: {<<: {k: *v}}\n",
+    "x: !reset []\ny: !override {a: 1}\nz: !reset null\n",
+    "80: http\ntrue: yes\n1.5: x\n",
+    "s: !!set {a, b}\no: !!omap [{a: 1}, {b: 2}]\nbin: !!binary aGVsbG8=\nt: 2001-12-14\n",
+    "p: 22:22\nq: 0o17\nr: 017\nn: ~\nf: .inf\ng: 1_000\nh: '8080'\n",
+    "'<<': 3\nk: !custom 5\n",
+    "services:\n  web:\n    ports: ['80:80', {target: 443, published: 8443}]\n",
+]
+
+
+def _stock(text: str) -> Any:
+    """What PyYAML's constructor makes of the text, with netwhy's resolvers and tags."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_data_is_what_pyyaml_constructs(text: str) -> None:
+    assert repr(parse(text, "f.yaml").data) == repr(_stock(text))
+
+
+def test_every_corpus_yaml_file_reads_as_pyyaml_reads_it() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("the shared corpus is not beside the project")
+    checked = 0
+    for path in sorted(CORPUS.rglob("*.y*ml")):
+        text = path.read_text("utf-8", errors="replace")
+        try:
+            expected = _stock(text)
+        except yaml.YAMLError:
+            continue
+        if expected is None or text.lstrip().startswith(("{", "[")):
+            continue
+        try:
+            got = parse(text, str(path)).data
+        except InputError as exc:  # duplicate keys: PyYAML keeps the last one silently
+            assert "duplicate key" in exc.message, (path, exc)
+            continue
+        assert repr(got) == repr(expected), path
+        checked += 1
+    assert checked > 100
+
+
+def test_values_are_located_where_they_are_written() -> None:
+    text = "services:\n  web:\n    image: nginx\n    ports:\n      - '80:80'\n"
+    lines = parse(text, "c.yaml").lines
+    assert lines[("services", "web")] == (2, 3)
+    assert lines[("services", "web", "ports")] == (4, 5)
+    assert lines[("services", "web", "ports", 0)] == (5, 9)
+
+
+def test_merged_keys_stand_where_their_anchor_states_them() -> None:
+    text = (
+        "x-ui: &ui\n"  # 1
+        "  image: app\n"  # 2
+        "  ports:\n"  # 3
+        "    - 8080:8080\n"  # 4
+        "services:\n"  # 5
+        "  one:\n"  # 6
+        "    <<: *ui\n"  # 7
+        "    image: own\n"  # 8
+    )
+    doc = parse(text, "c.yaml")
+    assert doc.data["services"]["one"] == {"image": "own", "ports": ["8080:8080"]}
+    assert doc.lines[("services", "one", "ports")] == (3, 3)  # from the anchor
+    assert doc.lines[("services", "one", "image")] == (8, 5)  # its own key wins
+
+
+def test_aliases_are_located_at_their_anchor_only() -> None:
+    doc = parse("a: &x [1, 2]\nb: *x\n", "f.yaml")
+    assert doc.lines[("a", 0)] == (1, 8)
+    assert ("b", 0) not in doc.lines
+    assert doc.lines[("b",)] == (2, 1)
+
+
+def test_recursive_aliases_load() -> None:
+    data = parse("a: &a {self: *a}\n", "f.yaml").data
+    assert data["a"]["self"] is data["a"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: 1\nb: 2\na: 3\n", 3),
+        ("l:\n  - {a: 1, a: 2}\n", 2),
+        ("b:\n  <<: {p: 1, p: 2}\n", 2),  # inside a merged mapping too
+    ],
+)
+def test_duplicate_keys_are_refused_with_their_line(text: str, line: int) -> None:
+    with pytest.raises(InputError, match="duplicate key") as info:
+        parse(text, "f.yaml")
+    assert info.value.line == line
+
+
+def test_alias_bombs_are_counted_expanded() -> None:
+    rows = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcde", "bcdef", strict=True):
+        rows.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    with pytest.raises(InputError, match="expands to more than"):
+        parse("\n".join(rows) + "\n", "bomb.yaml")
+
+
+def test_many_merges_of_one_anchor_stay_small() -> None:
+    text = "m: &m {k: [1, 2, 3]}\n" + "".join(f"s{i}: {{<<: *m}}\n" for i in range(50))
+    assert parse(text, "f.yaml").data["s49"] == {"k": [1, 2, 3]}
+
+
+def test_read_text_refuses_what_is_not_a_readable_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a directory"):
+        read_text(tmp_path)
+    with pytest.raises(InputError, match="no such file"):
+        read_text(tmp_path / "missing.yaml")
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_BYTES + 1)
+    with pytest.raises(InputError, match="the limit is"):
+        read_text(big)
+
+
+def test_read_text_stops_at_the_limit_on_endless_files(tmp_path: Path) -> None:
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+    pid = os.fork()
+    if pid == 0:  # the writer: more than the limit, then gone
+        try:
+            with open(fifo, "wb") as out:
+                chunk = b"a: 1\n" * 65536
+                for _ in range(MAX_BYTES // len(chunk) + 2):
+                    out.write(chunk)
+        finally:
+            os._exit(0)
+    try:
+        with pytest.raises(InputError, match="larger than the limit"):
+            read_text(fifo)
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+
+def test_merged_values_are_the_anchors_own_objects() -> None:
+    # As in PyYAML; the compose loader finds where a merged value was written by its identity.
+    data = parse("x: &x {ports: [1]}\ns: {<<: *x, image: a}\n", "f.yaml").data
+    assert data["s"]["ports"] is data["x"]["ports"]
+    stock = _stock("x: &x {ports: [1]}\ns: {<<: *x, image: a}\n")
+    assert stock["s"]["ports"] is stock["x"]["ports"]
