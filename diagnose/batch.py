@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from diagnose.config import Config
@@ -53,6 +53,10 @@ class CheckOptions:
     jobs: int = 1
     include: tuple[str, ...] = ()
     one_setup: bool = False  # --setup: the files describe one setup together
+    # Keep each report's trace and the facts it cites; None: only when one file is checked
+    # (its diagram draws from them, and redaction reads the facts; a batch's renderers use
+    # findings and verdicts only).
+    how: bool | None = None
 
 
 # ------------------------------------------------------------------------------ collecting
@@ -150,7 +154,11 @@ def _diagnose(loaded: Loaded, options: CheckOptions) -> Report:
     from diagnose.diagnosis import diagnose
 
     report = diagnose(
-        loaded.setup, rule_dirs=options.rules, lang=options.lang, source=", ".join(loaded.files)
+        loaded.setup,
+        rule_dirs=options.rules,
+        lang=options.lang,
+        source=", ".join(loaded.files),
+        how=options.how is not False,
     )
     for finding in report.findings:
         finding.location = loaded.locate(finding.source)
@@ -330,7 +338,15 @@ def check_setup(paths: list[str], options: CheckOptions) -> FileResult:
 
 def _worker_check(args: tuple[str, CheckOptions]) -> FileResult:
     path, options = args
-    return check_file(path, options)
+    result = check_file(path, options)
+    if result.report is not None and not options.how:
+        # A batch reports findings and verdicts only: whatever else the report holds would be
+        # pickled here and unpickled by the parent for nothing (with whole reports, the
+        # parent spent as long on that as a worker on checking the file).
+        result.report = result.report.model_copy(
+            update={"facts": {}, "trace": [], "findings": [], "questions": []}
+        )
+    return result
 
 
 def check_many(
@@ -343,6 +359,8 @@ def check_many(
         return [check_setup(paths, options)]
     results: list[FileResult] = []
     total = len(paths)
+    if options.how is None:
+        options = replace(options, how=total == 1)
     if options.jobs > 1 and total > 1 and "-" not in paths:
         with ProcessPoolExecutor(max_workers=options.jobs) as pool:
             chunk = max(1, min(32, total // (options.jobs * 4) or 1))

@@ -555,8 +555,11 @@ def _dedupe_causes(causes: list[Cause], cat: Catalogue) -> list[Cause]:
     return out
 
 
-def assemble(cat: Catalogue, run: Run, *, lang: str = "en", source: str | None = None) -> Report:
-    """Put the report together from a finished run."""
+def assemble(
+    cat: Catalogue, run: Run, *, lang: str = "en", source: str | None = None, how: bool = True
+) -> Report:
+    """Put the report together from a finished run; without `how`, leave out the trace and
+    the facts it cites (a batch of files reports findings and verdicts only)."""
     asm = _Assembler(cat, run, lang)
     findings = [(fact, asm.finding(fact)) for fact in asm.by_kind["finding"]]
     findings.sort(
@@ -580,12 +583,23 @@ def assemble(cat: Catalogue, run: Run, *, lang: str = "en", source: str | None =
         if symptom is not None and (symptom, f.rule, f.title) not in deciding:
             continue
         unique_findings.setdefault((f.rule, f.title), f)
+    if not how:
+        return Report(
+            lang=lang,
+            source=source,
+            verdicts=verdicts,
+            findings=list(unique_findings.values()),
+            questions=sorted(questions.values(), key=lambda q: (q.id, q.text)),
+            trace=[],
+            facts={},
+        )
     firings = []
     for firing in run.firings:
         matched = [(alias, run.fact_id(f)) for alias, f in sorted(firing.matched.items())]
         firings.append((firing.rule, matched, sorted(run.fact_id(p) for p in firing.produced)))
     firings.sort()
-    trace = [TraceEntry(rule=r, matched=dict(m), produced=p) for r, m, p in firings]
+    # Built from strings the run made: nothing for pydantic to check (a run has hundreds).
+    trace = [TraceEntry.model_construct(rule=r, matched=dict(m), produced=p) for r, m, p in firings]
     facts = {
         run.fact_id(fact): fact
         for _, fact in sorted(run.facts.items())
@@ -620,8 +634,14 @@ def firing_params(rule: Rule, firing: Firing) -> dict[str, Any]:
 
 
 def diagnose(
-    setup: Setup, *, rule_dirs: tuple[str, ...] = (), lang: str = "en", source: str | None = None
+    setup: Setup,
+    *,
+    rule_dirs: tuple[str, ...] = (),
+    lang: str = "en",
+    source: str | None = None,
+    how: bool = True,
 ) -> Report:
-    """Run every rule over a setup and return the whole report."""
+    """Run every rule over a setup and return the whole report (without the trace and its
+    facts when `how` is false)."""
     cat, run = evaluate(setup, rule_dirs=rule_dirs)
-    return assemble(cat, run, lang=lang, source=source)
+    return assemble(cat, run, lang=lang, source=source, how=how)

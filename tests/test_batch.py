@@ -243,3 +243,21 @@ def test_pre_commit_hook_runs_check_on_the_files_it_matches() -> None:
     ):
         assert files.search(name), name
     assert not files.search("src/app.py")
+
+
+def test_a_batch_reports_findings_and_verdicts_without_the_trace(tmp_path: Path) -> None:
+    # The trace and its facts are most of a report; no renderer of a batch uses them, and a
+    # worker process would pickle them to the parent for nothing.
+    a = _write(tmp_path, "a.yaml", LOOPBACK)
+    b = _write(tmp_path, "b.yaml", HOST_MODE)
+    for jobs in (1, 2):
+        results = check_many([str(a), str(b)], CheckOptions(jobs=jobs))
+        assert [r.file for r in results] == [str(a), str(b)]
+        assert any(f.rule == "DP001" for f in results[0].findings)
+        for r in results:
+            assert r.report is not None
+            assert r.report.trace == [] and r.report.facts == {}
+    [single] = check_many([str(a)], CheckOptions())
+    assert single.report is not None and single.report.trace and single.report.facts
+    md = runner.invoke(app, ["check", str(a), "--format", "markdown"]).stdout
+    assert "```mermaid" in md  # one file: its topology, drawn from the facts

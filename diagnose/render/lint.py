@@ -161,7 +161,7 @@ def render_markdown(results: list[FileResult], *, lang: str | None = None) -> st
                     lines += ["  ```", *("  " + x for x in fix.config.splitlines()), "  ```"]
             lines.append("")
     reports = [r.report for r in results if r.report is not None]
-    if len(reports) == 1:  # one setup: its topology (a batch of many would be a wall)
+    if len(results) == 1 and reports:  # one setup: its topology (a batch would be a wall)
         chart = diagram(reports[0])
         if chart:
             lines += [f"### {_md_w('topology', lang)}", "", *chart, ""]
