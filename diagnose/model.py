@@ -6,6 +6,7 @@ The words "unknown" and "?" are accepted wherever a value goes and mean the same
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Annotated, Any, Literal
@@ -44,6 +45,7 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+@functools.lru_cache(maxsize=4096)  # a batch sees the same few addresses over and over
 def _address(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value.strip()))
@@ -51,6 +53,7 @@ def _address(value: str) -> str:
         raise ValueError(f"{value!r} is not an IP address") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _interface(value: str) -> str:
     """An address with an optional prefix: 192.168.1.10/24 or 192.168.1.10."""
     try:
@@ -61,6 +64,7 @@ def _interface(value: str) -> str:
         raise ValueError(f"{value!r} is not an IP address (with an optional /prefix)") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _network(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value.strip(), strict=False))

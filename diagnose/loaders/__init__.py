@@ -124,7 +124,7 @@ _RULE_ID = re.compile(r"^[A-Z]{2}\d{3}$")
 
 def scan_suppressions(text: str, name: str, kind: str) -> list[Suppression]:
     """Every suppression comment of a text format (JSON has no comments)."""
-    if kind in ("docker-inspect", "ip-json", "nft-json", "daemon-json"):
+    if kind in ("docker-inspect", "ip-json", "nft-json", "daemon-json") or "netwhy" not in text:
         return []
     out = []
     for number, line in enumerate(text.splitlines(), start=1):
