@@ -458,10 +458,7 @@ class _Loader:
         self.origins[setup_path] = src
         line, column = self.where(src)
         if line is not None:
-            # Unvalidated: a file and two numbers from the parser (a file has dozens).
-            self.builder.places[setup_path] = Location.model_construct(
-                file=src.doc.file, line=line, column=column
-            )
+            self.builder.places[setup_path] = Location(file=src.doc.file, line=line, column=column)
 
     def where(self, src: Src) -> tuple[int | None, int | None]:
         """The line of a value; for one a YAML merge key (`<<: *common`) brought in, the line
