@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,13 +120,16 @@ def read_text(path: str | Path) -> str:
     try:
         # One open, then the size of what was opened: a batch reads thousands of files.
         with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_BYTES:
+            info = os.fstat(handle.fileno())
+            if info.st_size > MAX_BYTES:
                 raise InputError(
-                    f"file is {size:,} bytes; the limit is {MAX_BYTES:,} (is it really a setup?)",
+                    f"file is {info.st_size:,} bytes; the limit is {MAX_BYTES:,} (is it really "
+                    "a setup?)",
                     file=name,
                 )
-            raw = handle.read(MAX_BYTES + 1)
+            # A regular file is read whole (its size sizes the buffer); a pipe or device has
+            # no size to trust and is read up to the limit (read(n) allocates n bytes first).
+            raw = handle.read() if stat.S_ISREG(info.st_mode) else handle.read(MAX_BYTES + 1)
     except IsADirectoryError:
         raise InputError("is a directory, not a file", file=name) from None
     except FileNotFoundError:

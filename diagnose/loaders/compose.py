@@ -33,6 +33,7 @@ what its partial services do not state (ports, networks) stays unknown.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -777,7 +778,7 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
     path = Path(file)
     # The name is only a label unless siblings may be read: then it must be a real file.
     readable = options.read_siblings and file not in ("<stdin>", "<text>")
-    directory = path.parent if readable and path.is_file() else None
+    directory = path.parent if readable and os.path.isfile(file) else None
     loader = _Loader(file, options, builder)
     loader.env = _environment(directory, options, builder.notes)
     main = loader.open(doc, directory)
@@ -819,7 +820,7 @@ def _environment(directory: Path | None, options: LoadOptions, notes: list[str])
     env = dict(options.env)
     if directory is not None and options.read_siblings:
         dotenv = directory / ".env"
-        if dotenv.is_file():
+        if os.path.isfile(dotenv):  # os.path: no Path objects for the files that have none
             try:
                 text = read_text(dotenv)
             except InputError as exc:
