@@ -116,6 +116,11 @@ class Command:
 _REDIRECT = re.compile(r"\d*(?:&>>?|<<<|<<-?|<>|>>|>&|<&|>\||[<>])")
 _PLACEHOLDER = re.compile(r"<[A-Za-z][\w .:/@-]*>")
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")")
+_OPERATOR = re.compile("|".join(re.escape(op) for op in _OPERATORS))  # longest first, as above
+# Runs of characters with no meaning to the shell, taken at once (scripts and READMEs are
+# read character by character otherwise); U+FFFC is UNKNOWN's own character.
+_PLAIN = re.compile(r"[^ \t\r\n;&|()<>\\'\"`$\ufffc]+")
+_PLAIN_QUOTED = re.compile(r'[^"\\$`\ufffc]+')
 
 
 class _Lexer:
@@ -180,10 +185,9 @@ class _Lexer:
                     i = self.word_into(target, i, end, cmd)
                     if op in ("<<", "<<-") and target:
                         heredocs.append((target[0].text.replace(UNKNOWN, ""), op == "<<-"))
-            elif any(s.startswith(op, i) for op in _OPERATORS):
-                op = next(op for op in _OPERATORS if s.startswith(op, i))
+            elif op_match := _OPERATOR.match(s, i, end):
                 finish()
-                i += len(op)
+                i = op_match.end()
             else:
                 i = self.word_into(words, i, end, cmd)
         finish()
@@ -257,9 +261,11 @@ class _Lexer:
                 i, part = self.dollar(text, i, end, cmd, quoted=False)
                 split = max(split, part)
             else:
-                text.append(c)
+                plain = _PLAIN.match(s, i, end)
+                stop = plain.end() if plain else i + 1
+                text.append(s[i:stop])
                 literal = True
-                i += 1
+                i = stop
         if i > start and (text or quoted):  # `#optional` alone expands to no word at all
             # An unquoted expansion splits into words; beside text of its own (`$(pwd):/data`,
             # `app:$TAG`) it is taken as one word, alone (`$OPTS`) as any number of words.
@@ -292,8 +298,10 @@ class _Lexer:
             elif c == "`":
                 i, _ = self.backquote(text, i, end, cmd, quoted=True)
             else:
-                text.append(c)
-                i += 1
+                plain = _PLAIN_QUOTED.match(s, i, stop)
+                nxt = plain.end() if plain else i + 1
+                text.append(s[i:nxt])
+                i = nxt
         self.unclosed = i if self.unclosed is None else self.unclosed
         cmd.unterminated = True
         return stop, multi

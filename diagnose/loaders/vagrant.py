@@ -80,9 +80,15 @@ _NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|\d[\d_]*(\.\d[\d_]*)?([eE]
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEREDOC = re.compile(r"<<([-~]?)([\"'`]?)([A-Za-z_]\w*)\2")
 _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
+_OP = re.compile("|".join(re.escape(op) for op in _OPS))  # longest first, as _OPS is sorted
+_VAR = re.compile(r"[@$]{1,2}[A-Za-z_0-9]\w*|\$.")
+_PERCENT = re.compile(r"%([wWiIqQrsx]?)([^\w\s])")
+_BLOCK_END = re.compile(r"^=end\b[^\n]*", re.M)
+_DATA_END = re.compile(r"__END__[ \t\r]*(\n|$)")
+_BLANKS = re.compile(r"[ \t\r\f\v]+")
 
 
-@dataclass
+@dataclass(slots=True)  # a Vagrantfile makes hundreds
 class Tok:
     kind: str  # str sym num ident const label kw op var other list nl
     text: str
@@ -156,13 +162,13 @@ class _Lexer:
                     "\n",
                     "\r",
                 ):
-                    m = re.compile(r"^=end\b[^\n]*", re.M).search(s, self.i)
+                    m = _BLOCK_END.search(s, self.i)
                     if m is None:
                         raise self.fail("`=begin` comment is never closed by `=end`", self.line)
                     self.line += s.count("\n", self.i, m.end())
                     self.i = m.end()
                     continue
-                if re.match(r"__END__[ \t\r]*(\n|$)", s[self.i : self.i + 12]):
+                if s.startswith("__END__", self.i) and _DATA_END.match(s[self.i : self.i + 12]):
                     break
             if c == "\n":
                 self.add("nl", self.i, self.line, spaced)
@@ -176,7 +182,7 @@ class _Lexer:
                 continue
             if c in " \t\r\f\v":
                 spaced = True
-                self.i += 1
+                self.i = _BLANKS.match(s, self.i).end()  # type: ignore[union-attr]
                 continue
             if c == "\\" and s[self.i + 1 : self.i + 2] in ("\n", "\r"):
                 self.i = s.index("\n", self.i) + 1
@@ -266,7 +272,7 @@ class _Lexer:
                 self.add("ident", start, line, spaced, word)
             return
         if c in "@$":
-            m = re.compile(r"[@$]{1,2}[A-Za-z_0-9]\w*|\$.").match(s, self.i)
+            m = _VAR.match(s, self.i)
             self.i = m.end() if m else self.i + 1
             self.add("var", start, line, spaced)
             return
@@ -293,7 +299,7 @@ class _Lexer:
             self.add("other", start, line, spaced)
             return
         if c == "%" and self.value_start(spaced):
-            m = re.compile(r"%([wWiIqQrsx]?)([^\w\s])").match(s, self.i)
+            m = _PERCENT.match(s, self.i)
             if m:
                 self.i = m.end()
                 close = _PAIRS.get(m.group(2), m.group(2))
@@ -306,12 +312,8 @@ class _Lexer:
                 else:
                     self.add("other", start, line, spaced)
                 return
-        for op in _OPS:
-            if s.startswith(op, self.i):
-                self.i += len(op)
-                self.add("op", start, line, spaced)
-                return
-        self.i += 1
+        m = _OP.match(s, self.i)
+        self.i = m.end() if m else self.i + 1
         self.add("op", start, line, spaced)
 
     def quoted(self, open_: str, close: str, *, interpolate: bool) -> str | None:
