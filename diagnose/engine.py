@@ -2,8 +2,8 @@
 
 A run compiles only the rules that can fire for its facts (diagnose.relevance): durable-rules
 pays for every pattern a fact reaches, and a setup typically needs a tenth of the catalogue.
-Each distinct set of live rules is compiled once and kept (the KEEP most recently used; the
-others are deleted, session first).
+Each distinct set of live rules is compiled once and kept (the KEEP most recently used, and
+no more than KEEP_RULES rules in all; the others are deleted, session first).
 
 It works around the engine's traps (see the project notes on durable-rules 2.0.28):
 - no background dispatcher threads (`_run` is disabled), one host per process and catalogue;
@@ -51,8 +51,11 @@ RENEW_AFTER = 5000
 # diagnosis): past this many facts a new session is cheaper than cleaning the old one.
 RETRACT_AT_MOST = 2000
 # Compiled rulesets kept: compiling one costs 1-30 ms; one takes about 1.4 MB and its
-# session as much again for some 35 rules (measured; 20 MB for all of them).
-KEEP = 12
+# session as much again for some 35 rules (measured; 20 MB for all of them). Memory goes with
+# the rules, so many small rulesets are kept (a batch of compose files meets some twenty, of
+# about ten rules each: kept 12 at a time, they were compiled again and again).
+KEEP = 32
+KEEP_RULES = 600
 # A run of this many facts compiles its own ruleset at once (see Engine._ruleset_for).
 COMPILE_AT = 200
 MET = 4096
@@ -195,6 +198,7 @@ class Engine:
         }
         self._host = _Host(actions)
         self._compiled: OrderedDict[frozenset[str], _Compiled] = OrderedDict()
+        self._kept_rules = 0  # the rules of all rulesets in _compiled
         self._met: OrderedDict[frozenset[str], None] = OrderedDict()  # live sets run once
         self._whole: _Compiled | None = None  # the whole catalogue, kept apart from the others
         self._clock = 0  # runs asked for (by their live rules)
@@ -246,18 +250,27 @@ class Engine:
     @overload
     def _compile(self, rule_ids: frozenset[str], *, evict: bool) -> _Compiled | None: ...
     def _compile(self, rule_ids: frozenset[str], *, evict: bool) -> _Compiled | None:
-        """Compile a set of rules and keep it, deleting the least recently used beyond KEEP;
-        unless `evict`, refuse (None) when that one was used in the last 4 * KEEP runs."""
-        if len(self._compiled) >= self._keep:
+        """Compile a set of rules and keep it, deleting the least recently used beyond KEEP
+        rulesets or KEEP_RULES rules; unless `evict`, refuse (None) when that one was used in
+        the last 4 * KEEP runs."""
+        if self._compiled and self._full(len(rule_ids)):
             oldest = next(iter(self._compiled.values()))
             if not evict and self._clock - oldest.used < 4 * self._keep:
                 return None
         compiled = self._build(rule_ids)
         compiled.used = self._clock
         self._compiled[rule_ids] = compiled
-        while len(self._compiled) > self._keep:
-            self._compiled.popitem(last=False)[1].delete()
+        self._kept_rules += len(rule_ids)
+        while len(self._compiled) > 1 and self._full(0):
+            ids, old = self._compiled.popitem(last=False)
+            self._kept_rules -= len(ids)
+            old.delete()
         return compiled
+
+    def _full(self, more: int) -> bool:
+        """Whether what is kept, plus a ruleset of `more` rules if any, is beyond the limits."""
+        count = len(self._compiled) + (1 if more else 0)
+        return count > self._keep or self._kept_rules + more > KEEP_RULES
 
     def _build(self, rule_ids: frozenset[str]) -> _Compiled:
         cat = self.catalogue

@@ -260,3 +260,23 @@ def test_setups_taken_in_turn_do_not_make_a_ruleset_per_run(catalogue: Catalogue
             assert assemble(catalogue, eng.run(facts)).model_dump_json() == expected
     compiled = next(eng._names)  # rulesets built so far, the whole catalogue included
     assert compiled <= 4, compiled
+
+
+def test_kept_rulesets_are_bounded_by_count_and_by_rules(catalogue: Catalogue) -> None:
+    # Memory goes with the rules compiled: many small rulesets are kept (a batch of compose
+    # files meets some twenty of about ten rules), few big ones.
+    from diagnose.diagnosis import effect
+    from diagnose.engine import KEEP, KEEP_RULES, Engine
+
+    ids = sorted(catalogue.rules)
+    eng = Engine(catalogue, effect)
+    small = [frozenset(ids[k * 10 : k * 10 + 10]) for k in range(20)]
+    for rule_ids in small:
+        eng._exactly(rule_ids)
+    assert list(eng._compiled) == small  # all twenty kept: none compiled twice
+    big = [frozenset(ids[k * 20 : k * 20 + 150]) for k in range(6)]
+    for rule_ids in big:
+        eng._exactly(rule_ids)
+    assert sum(len(s) for s in eng._compiled) <= KEEP_RULES
+    assert len(eng._compiled) <= KEEP
+    assert list(eng._compiled)[-KEEP_RULES // 150 :] == big[-(KEEP_RULES // 150) :]
