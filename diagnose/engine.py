@@ -19,7 +19,7 @@ It works around the engine's traps (see the project notes on durable-rules 2.0.2
 - exceptions inside actions recorded and raised, never swallowed;
 - an "open" rule that fires once per session: `delete_state` on a session in which no action
   ever fired crashes the process (segfault, measured on 2.0.28 with an empty or unmatched
-  session), so every session gets one firing;
+  session), so every new session gets one firing (its fact stays until the session goes);
 - one lock: calls from several threads are serialized (the C code holds the GIL anyway).
 """
 
@@ -433,9 +433,11 @@ class Engine:
             run = Run()
             clean = False
             try:
-                opened = self._assert_one(run, c, {"kind": _OPEN}, fid=_OPEN)
-                if opened is not None:
-                    self._dispatch(run, c, opened)
+                if c.runs == 0:  # a new session: the one firing it needs (see above)
+                    opened = self._assert_one(run, c, {"kind": _OPEN}, fid=_OPEN)
+                    if opened is not None:
+                        self._dispatch(run, c, opened)
+                    run.asserted.clear()  # it stays: no other rule reads it
                 self._assert(run, c, facts)
                 self._drain(run, c)
                 for level in c.levels:
