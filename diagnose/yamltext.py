@@ -232,31 +232,35 @@ def _duplicate(key_node: yaml.Node, first: int, file: str) -> InputError:
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
 
 
-class _Reader:
-    """One walk over the composed nodes that builds the data, checks duplicate keys, counts
-    the nodes once aliases are expanded, and records where each value stands.
+class _NotPlain(Exception):
+    """A node the one-walk reader leaves to PyYAML: a merge key, a tag, a key not a string."""
 
-    Plain strings, mappings and sequences are built here; every other node (numbers,
-    booleans, merge keys, compose's tags) is left to the loader's own constructors, so the
-    data is what `construct_document` gives. Three walks and PyYAML's constructor cost more
-    than parsing the text with libyaml.
+
+class _Reader:
+    """One walk over the composed nodes of a plain document (strings, numbers and the like,
+    mappings with string keys, sequences) that builds the data, refuses duplicate keys,
+    counts the nodes once aliases are expanded and records where each value stands: what
+    PyYAML's constructor and three walks over the nodes gave, at a fraction of the cost.
+
+    Anything else raises _NotPlain and the document is read the long way (see `parse`):
+    PyYAML rewrites a mapping with merge keys as it builds it, so checks and counts must see
+    every node before anything is built.
     """
 
     def __init__(self, loader: Any, file: str) -> None:
         self.loader = loader
         self.file = file
         self.lines: dict[PathKey, tuple[int, int]] = {}
-        # node -> its value: PyYAML's own memo, so that what its constructors build for
-        # merge keys shares the values read here, as in PyYAML (an alias is one object).
+        # node -> its value, in PyYAML's own memo: scalars other than strings are built by
+        # its constructors, and an alias is the very object its anchor built.
         self.built: dict[yaml.Node, Any] = loader.constructed_objects
         self.sizes: dict[int, int] = {}  # id(node) -> its node count, aliases expanded
 
     def read(self, node: yaml.Node, path: PathKey) -> Any:
+        # One frame per level of nesting, as the walks it replaces (deep documents).
         key = id(node)
         if key in self.sizes:  # an alias: located and counted where its anchor stands
-            if node in self.built:
-                return self.built[node]
-            return self.loader.construct_object(node, deep=True)
+            return self.built[node]
         self.lines.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         self.sizes[key] = 1  # a recursive alias counts once
         if isinstance(node, yaml.ScalarNode):
@@ -264,77 +268,35 @@ class _Reader:
                 self.built[node] = node.value
                 return node.value
             return self.loader.construct_object(node)
+        size = 1
         if isinstance(node, yaml.SequenceNode):
-            return self._sequence(node, path, key)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, key)
-        return self.loader.construct_object(node, deep=True)
-
-    def _sequence(self, node: yaml.SequenceNode, path: PathKey, key: int) -> Any:
-        plain = node.tag == _SEQ
-        items: list[Any] = []
-        if plain:
+            if node.tag != _SEQ:
+                raise _NotPlain
+            items: list[Any] = []
             self.built[node] = items
-        size = 1
-        for i, item in enumerate(node.value):
-            value = self.read(item, (*path, i))
-            size += self.sizes[id(item)]
-            if plain:
-                items.append(value)
-        self.sizes[key] = size
-        return items if plain else self._construct(node)
-
-    def _mapping(self, node: yaml.MappingNode, path: PathKey, key: int) -> Any:
-        plain = node.tag == _MAP
-        out: dict[Any, Any] = {}
-        if plain:
-            self.built[node] = out
+            for i, item in enumerate(node.value):
+                items.append(self.read(item, (*path, i)))
+                size += self.sizes[id(item)]
+            self.sizes[key] = size
+            return items
+        if node.tag != _MAP:
+            raise _NotPlain
+        out: dict[str, Any] = {}
+        self.built[node] = out
         seen: dict[str, int] = {}
-        size = 1
         for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
-                name = key_node.value
-                line = key_node.start_mark.line + 1
-                if name in seen:
-                    raise _duplicate(key_node, seen[name], self.file)
-                seen[name] = line
-                self.lines[(*path, name)] = (line, key_node.start_mark.column + 1)
-                value = self.read(value_node, (*path, name))
-                size += self.sizes[id(value_node)] + 1
-                if not plain:
-                    continue
-                if key_node.tag == _STR:
-                    out[name] = value
-                    continue
-            else:  # a merge key or a key that is not a scalar: PyYAML knows what to do
-                _check_duplicates(value_node, self.file)
-                size += self._count(key_node) + self._count(value_node)
-            plain = False
+            name = key_node.value
+            if key_node.tag != _STR or name == "<<":
+                raise _NotPlain
+            line = key_node.start_mark.line + 1
+            if name in seen:
+                raise _duplicate(key_node, seen[name], self.file)
+            seen[name] = line
+            self.lines[(*path, name)] = (line, key_node.start_mark.column + 1)
+            out[name] = self.read(value_node, (*path, name))
+            size += self.sizes[id(value_node)] + 1
         self.sizes[key] = size
-        if plain:
-            return out
-        value = self._construct(node)
-        # PyYAML has flattened the merge keys into the mapping: merged keys stand where
-        # their anchor defined them (the mapping's own keys, after them, win).
-        located = set(self.sizes)
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
-                name = key_node.value
-                self.lines[(*path, name)] = (
-                    key_node.start_mark.line + 1,
-                    key_node.start_mark.column + 1,
-                )
-                _positions(value_node, (*path, name), self.lines, located)
-        return value
-
-    def _count(self, node: yaml.Node) -> int:
-        """The expanded size of a node this walk does not read into (keys, merged maps)."""
-        memo: dict[int, int] = {}
-        return _expanded_size(node, memo)
-
-    def _construct(self, node: yaml.Node) -> Any:
-        self.built.pop(node, None)  # begun here as plain, it was not: PyYAML builds it anew
-        return self.loader.construct_object(node, deep=True)
+        return out
 
 
 def _json_positions(text: str) -> dict[PathKey, tuple[int, int]]:
@@ -374,13 +336,21 @@ def parse(text: str, file: str) -> Document:
         if node is None:
             raise InputError("empty document", file=file)
         reader = _Reader(loader, file)
-        data = reader.read(node, ())
-        if reader.sizes[id(node)] > MAX_NODES:
+        try:
+            data = reader.read(node, ())
+            size, plain = reader.sizes[id(node)], True
+        except _NotPlain:  # the long way: check and count every node, then build
+            loader.constructed_objects.clear()  # values the walk had begun
+            _check_duplicates(node, file)
+            size, plain = _expanded_size(node, {}), False
+        if size > MAX_NODES:
             raise InputError(
                 f"the document expands to more than {MAX_NODES:,} values (YAML aliases nested "
                 "in aliases?); refusing it",
                 file=file,
             )
+        if not plain:
+            data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
@@ -396,4 +366,8 @@ def parse(text: str, file: str) -> Document:
         raise InputError("malformed YAML: nested too deeply", file=file) from None
     finally:
         loader.dispose()
-    return Document(data, file, reader.lines)
+    if plain:
+        return Document(data, file, reader.lines)
+    lines: dict[PathKey, tuple[int, int]] = {}
+    _positions(node, (), lines)  # after building: merged keys are in their mappings now
+    return Document(data, file, lines)

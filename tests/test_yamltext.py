@@ -4,6 +4,7 @@ constructor gives, with every value located where people wrote it."""
 from __future__ import annotations
 
 import os
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,44 @@ def test_merged_values_are_the_anchors_own_objects() -> None:
     assert data["s"]["ports"] is data["x"]["ports"]
     stock = _stock("x: &x {ports: [1]}\ns: {<<: *x, image: a}\n")
     assert stock["s"]["ports"] is stock["x"]["ports"]
+
+
+def test_anchors_that_merge_other_anchors_load() -> None:
+    # A common compose pattern; PyYAML rewrites a mapping with merge keys as it builds it, so
+    # duplicate keys must be looked for before anything is built.
+    text = (
+        "x-base: &base {restart: always}\n"
+        "x-web: &web\n"
+        "  <<: *base\n"
+        "  restart: unless-stopped\n"
+        "services:\n"
+        "  web: {<<: *web, image: nginx}\n"
+    )
+    doc = parse(text, "c.yaml")
+    assert doc.data["services"]["web"] == {"restart": "unless-stopped", "image": "nginx"}
+    assert repr(doc.data) == repr(_stock(text))
+    assert doc.lines[("services", "web", "restart")] == (4, 3)
+
+
+def test_merge_bombs_are_counted_before_anything_is_built() -> None:
+    anchor = "a: &a {" + ", ".join(f"k{i}: {i}" for i in range(1000)) + "}\n"
+    text = anchor + "l:\n" + "  - {<<: *a}\n" * 1000  # 21 kB, a million values once merged
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="expands to more than"):
+            parse(text, "bomb.yaml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000  # refused from the nodes, not after building every copy
+
+
+def test_recursive_merges_and_deep_nesting_load_as_before() -> None:
+    data = parse("a: &a {x: 1, self: *a, <<: {y: 2}}\n", "f.yaml").data
+    assert data["a"]["self"] is data["a"] and data["a"]["y"] == 2
+    deep = parse("a: " + "[" * 600 + "]" * 600 + "\n", "f.yaml").data
+    depth = 0
+    node = deep["a"]
+    while node:
+        node, depth = node[0], depth + 1
+    assert depth == 599
