@@ -562,12 +562,20 @@ def main() -> NoReturn:
             print(exc.code, file=sys.stderr)
             code = 1
     # Leave without the interpreter's teardown: freeing every module and the rule engine's
-    # compiled networks took about 0.1 s, a third of a short `netwhy check`. Nothing is
-    # left to do but flush what was written.
-    for stream in (sys.stdout, sys.stderr):
-        # A reader that left early (`netwhy ... | head`) has all it wanted.
+    # compiled networks took about 0.1 s, a third of a short `netwhy check`. What is left is
+    # to flush what was written, and to say so when that fails, as _guard does.
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left early (`netwhy ... | head`)
+        code = ExitCode.BAD_INPUT
+    except OSError as exc:  # a full disk, say: the output is lost
+        code = ExitCode.BAD_INPUT
         with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+            sys.stderr.write(f"netwhy: error: cannot write the output: {exc.strerror or exc}\n")
+    except ValueError:  # stdout closed by the caller: nothing was to be written
+        pass
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
 
 

@@ -233,3 +233,21 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     proc.stdout.close()
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err
+
+
+def test_output_lost_on_a_full_disk_is_an_error() -> None:
+    # Small outputs reach the file only when main() flushes before leaving.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "diagnose.cli", "explain", "docker:host"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert (
+        result.stderr.strip() == "netwhy: error: cannot write the output: No space left on device"
+    )
