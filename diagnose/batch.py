@@ -337,17 +337,20 @@ def check_setup(paths: list[str], options: CheckOptions) -> FileResult:
     return result
 
 
-def _worker_check(args: tuple[str, CheckOptions]) -> FileResult:
-    path, options = args
+def _batch_check(path: str, options: CheckOptions) -> FileResult:
     result = check_file(path, options)
     if result.report is not None and not options.how:
-        # A batch reports findings and verdicts only: whatever else the report holds would be
-        # pickled here and unpickled by the parent for nothing (with whole reports, the
-        # parent spent as long on that as a worker on checking the file).
+        # A batch reports findings (the result's own) and verdicts only: whatever else the
+        # report holds a worker would pickle and the parent unpickle for nothing (with whole
+        # reports, the parent spent as long on that as a worker on checking the file).
         result.report = result.report.model_copy(
             update={"facts": {}, "trace": [], "findings": [], "questions": []}
         )
     return result
+
+
+def _worker_check(args: tuple[str, CheckOptions]) -> FileResult:
+    return _batch_check(*args)
 
 
 def _size(path: str) -> int:
@@ -391,7 +394,7 @@ def check_many(
         results = [r for r in placed if r is not None]
     else:
         for i, path in enumerate(paths, start=1):
-            results.append(check_file(path, options))
+            results.append(_batch_check(path, options))
             if progress:
                 progress(i, total, path)
     return results

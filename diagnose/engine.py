@@ -51,7 +51,7 @@ RENEW_AFTER = 5000
 # diagnosis): past this many facts a new session is cheaper than cleaning the old one.
 RETRACT_AT_MOST = 2000
 # Compiled rulesets kept: compiling one costs 1-30 ms; one takes about 1.4 MB and its
-# session as much again for some 35 rules (measured; 20 MB for all of them). Memory goes with
+# session as much again for some 35 rules (measured; 20 MB for the whole catalogue). Memory goes with
 # the rules, so many small rulesets are kept (a batch of compose files meets some twenty, of
 # about ten rules each: kept 12 at a time, they were compiled again and again).
 KEEP = 32

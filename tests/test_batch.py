@@ -256,7 +256,7 @@ def test_a_batch_reports_findings_and_verdicts_without_the_trace(tmp_path: Path)
         assert any(f.rule == "DP001" for f in results[0].findings)
         for r in results:
             assert r.report is not None
-            assert r.report.trace == [] and r.report.facts == {}
+            assert r.report.trace == [] and r.report.facts == {} and r.report.findings == []
     [single] = check_many([str(a)], CheckOptions())
     assert single.report is not None and single.report.trace and single.report.facts
     md = runner.invoke(app, ["check", str(a), "--format", "markdown"]).stdout
