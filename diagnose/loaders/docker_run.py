@@ -115,6 +115,14 @@ class Command:
 
 _REDIRECT = re.compile(r"\d*(?:&>>?|<<<|<<-?|<>|>>|>&|<&|>\||[<>])")
 _PLACEHOLDER = re.compile(r"<[A-Za-z][\w .:/@-]*>")
+# Patterns used per line or per word, compiled once.
+_INDENTED_CODE = re.compile(r"( {4,}|\t)\S")
+_CONTINUED_PROMPT = re.compile(r"^([ \t]*)>[ \t]")
+_LINE_PROMPT = re.compile(rf"^[ \t]*(?:{_PROMPT})")
+_DOCKER_COMMAND = re.compile(rf"(?:sudo[ \t]+)?{_DOCKER}[ \t]")
+_DOCKER_WORD = re.compile(_DOCKER)
+_CMD_CONTINUATION = re.compile(r"[ \t][`^]$")
+_ESCAPED_BLANK_COMMENT = re.compile(r"\\[ \t]+#")
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")")
 _OPERATOR = re.compile("|".join(re.escape(op) for op in _OPERATORS))  # longest first, as above
 # Runs of characters with no meaning to the shell, taken at once (scripts and READMEs are
@@ -689,7 +697,7 @@ class _Reader:
                     current, start = [], n
                     prev_blank = False
                     continue
-                if re.match(r"( {4,}|\t)\S", line) and (prev_blank or indented):
+                if _INDENTED_CODE.match(line) and (prev_blank or indented):
                     indented.append((n, line.lstrip(" \t")))
                 elif indented and line.strip():
                     blocks.append((f"block-{indented[0][0]}", indented))
@@ -765,16 +773,16 @@ class _Reader:
             return line
         continued = k > 0 and lines[k - 1][1].rstrip().endswith(("\\", " `", " ^"))
         if continued:
-            line = re.sub(r"^([ \t]*)>[ \t]", r"\1  ", line)
+            line = _CONTINUED_PROMPT.sub(r"\1  ", line)
         else:
-            m = re.match(rf"^[ \t]*(?:{_PROMPT})", line)
+            m = _LINE_PROMPT.match(line)
             if m:
                 prompt = m.group(0)
                 after = line[m.end() :]
                 # `# text` is a comment unless a docker command follows (a root prompt).
-                if prompt.strip()[-1:] != "#" or re.match(rf"(?:sudo[ \t]+)?{_DOCKER}[ \t]", after):
+                if prompt.strip()[-1:] != "#" or _DOCKER_COMMAND.match(after):
                     line = " " * len(prompt) + after
-        if re.search(r"[ \t][`^]$", line):
+        if _CMD_CONTINUATION.search(line):
             line = line[:-1] + "\\"
         return line
 
@@ -800,7 +808,7 @@ class _Reader:
                 k += 1
             else:
                 break
-        if k >= len(words) or not re.fullmatch(_DOCKER, words[k].text):
+        if k >= len(words) or not _DOCKER_WORD.fullmatch(words[k].text):
             return
         k += 1
         remote = False
@@ -827,7 +835,7 @@ class _Reader:
             self.note(cmd.line, "the command names another daemon (-H/--context)")
         for w in words:
             # jessfraz/dockerfiles: `--net host \ # may as well YOLO`
-            if re.match(r"\\[ \t]+#", w.raw) or (w.blank_escape and cmd.comment_after_escape):
+            if _ESCAPED_BLANK_COMMENT.match(w.raw) or (w.blank_escape and cmd.comment_after_escape):
                 self.note(
                     w.line,
                     "the backslash before `#` escapes the blank after it, not the end of the "
