@@ -27,6 +27,7 @@ Provider defaults (cited where they are applied):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections import Counter
@@ -109,6 +110,13 @@ class Unknown:
 def _short(text: str, limit: int = 70) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@functools.lru_cache(maxsize=32)
+def _string_run(open_: str, close: str) -> re.Pattern[str]:
+    """A run of characters inside a string that are neither escapes, interpolation, new
+    lines nor its delimiters."""
+    return re.compile("[^" + re.escape("\\#\n" + open_ + close) + "]+")
 
 
 class _Lexer:
@@ -323,9 +331,15 @@ class _Lexer:
         out: list[str] = []
         dynamic = False
         depth = 1
+        plain = _string_run(open_, close)
         while True:
             if self.i >= len(s):
                 raise self.fail("string is never closed", line)
+            run = plain.match(s, self.i)
+            if run:  # characters that mean nothing here, taken at once
+                out.append(run.group())
+                self.i = run.end()
+                continue
             c = s[self.i]
             if c == "\\":
                 nxt = s[self.i + 1 : self.i + 2]
@@ -461,7 +475,8 @@ def _continues(cur: list[Tok]) -> bool:
 
 
 def _dot_next(toks: list[Tok], idx: int) -> bool:
-    for t in toks[idx + 1 :]:
+    for j in range(idx + 1, len(toks)):  # no slice: called for many tokens of long files
+        t = toks[j]
         if t.kind != "nl":
             return t.kind == "op" and t.text in (".", "&.")
     return False
