@@ -25,6 +25,7 @@ from diagnose.engine import Engine, Fact, Firing, Run
 from diagnose.facts import build_facts
 from diagnose.model import Setup
 from diagnose.report import (
+    DIAGRAM_KINDS,
     Cause,
     Finding,
     FixOut,
@@ -36,6 +37,9 @@ from diagnose.report import (
 )
 
 UNKNOWN = "(unknown)"
+# The kinds of facts a report is made of (assemble reads no other): its findings, its
+# questions, and each symptom's path of hops. A run need not derive what leads to none.
+REPORT_KINDS = frozenset({"finding", "ask", "hop", "symptom"})
 
 
 class _Params(dict[str, Any]):
@@ -638,5 +642,7 @@ def diagnose(
 ) -> Report:
     """Run every rule over a setup and return the whole report (without the trace and its
     facts when `how` is false)."""
-    cat, run = evaluate(setup, rule_dirs=rule_dirs)
-    return assemble(cat, run, lang=lang, source=source, how=how)
+    eng = engine_for(rule_dirs)
+    goals = REPORT_KINDS | DIAGRAM_KINDS if how else REPORT_KINDS
+    run = eng.run(build_facts(setup), goals=goals)
+    return assemble(eng.catalogue, run, lang=lang, source=source, how=how)

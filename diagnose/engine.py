@@ -71,6 +71,9 @@ Fact = dict[str, Any]
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
+_sha1 = hashlib.sha1
+
+
 def _first(pair: tuple[str, Fact]) -> str:
     return pair[0]
 
@@ -89,7 +92,7 @@ def fact_id(fact: Fact, key: str | None = None) -> str:
     key = canonical(fact) if key is None else key
     # 64 bits: ids key the facts of a run, so they must not collide (32 bits did, at a
     # chance of about n^2 / 2^33).
-    return f"{fact['kind']}:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
+    return f"{fact['kind']}:{_sha1(key.encode()).hexdigest()[:16]}"
 
 
 class Firing(NamedTuple):  # a tuple: a run makes one per firing, and a frozen dataclass is slow
@@ -112,6 +115,10 @@ class Run:
     by_id: dict[str, Fact] = field(default_factory=dict)  # fact id -> the stored fact
     ids: dict[int, str] = field(default_factory=dict)  # id(stored fact) -> fact id
     asserted: list[str] = field(default_factory=list)  # the JSON texts the engine holds
+    phases: list[str] = field(default_factory=list)  # those of phase facts, retracted first
+    # The rules whose firings count (None: all the ruleset's). A run may borrow a ruleset
+    # holding more rules than it needs; those can fire too, if their products lead nowhere.
+    rules: frozenset[str] | None = None
 
     def key(self, fact: Fact) -> str:
         """The canonical text of a fact this run has seen (computed once)."""
@@ -322,10 +329,11 @@ class Engine:
         try:
             ready = native.start_action_for_state(handle, state)
             message = ready[1] if ready else None
+            wanted = run.rules
             while message:
                 for name, matched in orjson.loads(message).items():
                     act = self._acts.get(name)
-                    if act is not None:
+                    if act is not None and (wanted is None or name in wanted):
                         act(run, matched)
                 message = native.complete_and_start_action(handle, state)
         except Exception as exc:  # durable reports a bare error code
@@ -347,12 +355,13 @@ class Engine:
         state = None
         by_id, ids, kinds = run.by_id, run.ids, c.kinds
         for key, fact in fresh:
-            fid = fact_id(fact, key)
+            kind = fact["kind"]
+            fid = f"{kind}:{_sha1(key.encode()).hexdigest()[:16]}"  # fact_id(fact, key)
             if fid in by_id:
                 raise EngineError(f"two facts share the id {fid}: {key} and another")
             by_id[fid] = fact
             ids[id(fact)] = fid
-            if fact["kind"] in kinds:
+            if kind in kinds:
                 got = self._assert_one(run, c, fact, key, fid)
                 if got is not None:
                     state = got
@@ -369,20 +378,26 @@ class Engine:
         # fact's id appended, rather than letting durable's Python layer dump the dict again.
         body = (canonical(fact) if key is None else key)[:-1] + ',"_fid":"' + fid + '","sid":"'
         body += c.sid
+        text = body + '"}'
+        handle = c.handle
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
         # refused as duplicates; a salt field no pattern reads gives them another hash.
-        for salt in range(4):
-            text = body + (f'","_salt":{salt}}}' if salt else '"}')
+        for salt in range(1, 5):
             try:
-                result = native.assert_fact(c.handle, text)
+                result = native.assert_fact(handle, text)
             except Exception as exc:
                 raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
-            if result[0] == _OBSERVED:
+            code = result[0]
+            if code == _OBSERVED:
+                text = body + f'","_salt":{salt}}}'
                 continue
-            if result[0] == _NOT_HANDLED:  # no pattern can ever match it: durable keeps nothing
+            if code == _NOT_HANDLED:  # no pattern can ever match it: durable keeps nothing
                 return None
-            run.asserted.append(text)
-            state: int = 0 if result[0] == _DEFERRED else result[1]
+            if fact["kind"] == PHASE_KIND:
+                run.phases.append(text)
+            else:
+                run.asserted.append(text)
+            state: int = 0 if code == _DEFERRED else result[1]
             return state
         run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
         return None
@@ -396,12 +411,10 @@ class Engine:
         """
         if len(run.asserted) > RETRACT_AT_MOST:
             return False
-        guards = [t for t in run.asserted if f'"kind":"{PHASE_KIND}"' in t]
-        others = [t for t in reversed(run.asserted) if f'"kind":"{PHASE_KIND}"' not in t]
         handle = c.handle
         state = None
         try:
-            for text in guards + others:
+            for text in itertools.chain(run.phases, reversed(run.asserted)):
                 result = native.retract_fact(handle, text)
                 if result[0] in (_NOT_HANDLED, _OBSERVED):
                     return False
@@ -419,18 +432,26 @@ class Engine:
             batch, run.pending = run.pending, []
             self._assert(run, c, batch)
 
-    def run(self, facts: list[Fact], rules: Collection[str] | None = None) -> Run:
+    def run(
+        self,
+        facts: list[Fact],
+        rules: Collection[str] | None = None,
+        goals: frozenset[str] | None = None,
+    ) -> Run:
         """Assert the facts, let the rules fire to a fixpoint, and return what happened.
 
         `rules` defaults to the rules that can fire for these facts (diagnose.relevance);
-        the result is the same as with the whole catalogue, only cheaper.
+        the result is the same as with the whole catalogue, only cheaper. With `goals` (fact
+        kinds), derivations that lead to none of them are not run.
         """
         with self._lock:
             if rules is None:
-                c = self._ruleset_for(self.relevance.live(facts), len(facts))
+                live = self.relevance.live(facts, goals)
+                c = self._ruleset_for(live, len(facts))
+                run = Run(rules=live)
             else:
                 c = self._exactly(frozenset(rules))
-            run = Run()
+                run = Run()
             clean = False
             try:
                 if c.runs == 0:  # a new session: the one firing it needs (see above)

@@ -11,6 +11,11 @@ that exists or that a live rule could derive. Joins (`$alias.field`) are taken t
 are operators it does not evaluate (numbers, regexes, list membership); a derived field filled
 from a reference may hold any value or be missing. Negations (`unless`) are ignored: they can
 only stop a rule. So the live rules fire exactly as the whole catalogue would.
+
+Given goals (the kinds of facts a report is made of), it also leaves out the rules whose
+products lead to none of them: a rule is kept when it derives a goal kind or a kind that a
+kept rule reads, in a pattern or in a negation (a derived fact that blocks a negation
+matters). Findings, verdicts and questions stay the same; the trace lacks the dead ends.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ OTHER = _Unknown("OTHER", maybe_absent=False)
 _ABSENT = _Unknown("ABSENT", maybe_absent=False)
 
 Shape = tuple[str, tuple[Any, ...]]  # kind, the tested fields' values in a fixed order
+Known = tuple[frozenset[Shape], frozenset[str] | None]  # the facts' shapes, the goals
 Test = tuple[int, str, Any]  # field's index in its kind's field list, operator, argument
 
 
@@ -144,7 +150,7 @@ class Relevance:
         self.catalogue = catalogue
         self._remember = remember
         self._lock = threading.Lock()
-        self._known: OrderedDict[frozenset[Shape], frozenset[str]] = OrderedDict()
+        self._known: OrderedDict[Known, frozenset[str]] = OrderedDict()
         self._matches: dict[Shape, tuple[tuple[str, int], ...]] = {}
         # Per kind, the fields some pattern tests with a constant: a fact's shape keeps those.
         tested: dict[str, set[str]] = {}
@@ -188,36 +194,51 @@ class Relevance:
             rid: [self.shape(f) for f in derived_facts(r)] for rid, r in catalogue.rules.items()
         }
         self._needs = {rid: len(r.when) for rid, r in catalogue.rules.items()}
+        self._makes = {
+            rid: frozenset(shape[0] for shape in derived) for rid, derived in self._derived.items()
+        }
+        self._reads = {
+            rid: frozenset(r.positive_kinds() | r.negated_kinds())
+            for rid, r in catalogue.rules.items()
+        }
         levels = range(1, catalogue.max_level + 1)
         self._always = [self.shape({"kind": PHASE_KIND, "level": n}) for n in levels]
 
     def shape(self, fact: Mapping[str, Any]) -> Shape:
         """What of a fact the reading looks at: its kind and the values of its tested fields."""
         kind = str(fact["kind"])
+        tested = self._tested.get(kind)
+        if not tested:
+            return kind, ()
+        get = fact.get
         values = []
-        for name, plain, flags in self._tested.get(kind, ()):
-            value = fact.get(name, _ABSENT)
+        for name, plain, flags in tested:
+            value = get(name, _ABSENT)
             cls = type(value)
-            if cls is bool:  # true is not 1 to durable-rules, though it is to Python's sets
-                value = value if value in flags else OTHER
-            elif cls is str or cls is int or cls is float:
-                value = value if value in plain else OTHER  # 80 and 80.0 are one to both
-            elif cls is not _Unknown:
-                value = PRESENT
-            values.append(value)
+            if cls is str or cls is int or cls is float:
+                values.append(value if value in plain else OTHER)  # 80 and 80.0 are one to both
+            elif cls is bool:  # true is not 1 to durable-rules, though it is to Python's sets
+                values.append(value if value in flags else OTHER)
+            else:
+                values.append(value if cls is _Unknown else PRESENT)
         return kind, tuple(values)
 
-    def live(self, facts: Iterable[Mapping[str, Any]]) -> frozenset[str]:
-        """The rules that can fire, given these facts and everything the rules derive."""
-        shapes = frozenset(self.shape(f) for f in facts)
+    def live(
+        self, facts: Iterable[Mapping[str, Any]], goals: frozenset[str] | None = None
+    ) -> frozenset[str]:
+        """The rules that can fire, given these facts and everything the rules derive; with
+        `goals`, only those whose products lead to a fact of one of those kinds."""
+        key = (frozenset(self.shape(f) for f in facts), goals)
         with self._lock:
-            found = self._known.get(shapes)
+            found = self._known.get(key)
             if found is not None:
-                self._known.move_to_end(shapes)
+                self._known.move_to_end(key)
                 return found
-        found = self._closure(shapes)
+        found = self._closure(key[0])
+        if goals is not None:
+            found = self._leading_to(found, goals)
         with self._lock:
-            self._known[shapes] = found
+            self._known[key] = found
             if len(self._known) > self._remember:
                 self._known.popitem(last=False)
         return found
@@ -236,6 +257,20 @@ class Relevance:
                 self._matches.clear()
             self._matches[shape] = found
         return found
+
+    def _leading_to(self, live: frozenset[str], goals: frozenset[str]) -> frozenset[str]:
+        """The live rules whose products are goals or read by a rule kept (a fixpoint)."""
+        needed = set(goals)
+        kept: set[str] = set()
+        grew = True
+        while grew:
+            grew = False
+            for rule_id in live:
+                if rule_id not in kept and not self._makes[rule_id].isdisjoint(needed):
+                    kept.add(rule_id)
+                    needed |= self._reads[rule_id]
+                    grew = True
+        return frozenset(kept)
 
     def _closure(self, shapes: Iterable[Shape]) -> frozenset[str]:
         satisfied: set[tuple[str, int]] = set()

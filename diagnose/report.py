@@ -8,6 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
 
+# The kinds of facts of Report.facts that the diagram (diagnose.render.mermaid) draws: a
+# diagnosis with its trace keeps every derivation that leads to one of them.
+DIAGRAM_KINDS = frozenset(
+    {"adapter", "attach", "container", "dnet", "hop", "host", "lan", "netns", "symptom", "vm"}
+    | {"vm_network", "vnic"}
+)
+
 Status = Literal["reachable", "blocked", "unknown"]
 HopStatus = Literal["pass", "blocked", "unknown"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from diagnose.catalogue import Catalogue, Rule
-from diagnose.diagnosis import assemble, engine_for
+from diagnose.diagnosis import REPORT_KINDS, assemble, diagnose, engine_for
 from diagnose.engine import Fact
 from diagnose.facts import build_facts
 from diagnose.loading import load_path, load_setup
+from diagnose.model import Setup
 from diagnose.relevance import ANY, Relevance
+from diagnose.render import mermaid
+from diagnose.report import DIAGRAM_KINDS, Report, TraceEntry
 from tests.conftest import CASES
 from tests.rulecases import load_case_file
 from tests.test_properties import setups
@@ -65,6 +69,86 @@ def test_examples_give_the_same_report_with_far_fewer_rules(path: Path) -> None:
 def test_random_setups_give_the_same_report_with_the_live_rules(setup: dict[str, Any]) -> None:
     pruned, whole, _ = _both(build_facts(load_setup(setup)))
     assert pruned == whole
+
+
+def _leading_to(report: Report, goals: frozenset[str]) -> set[tuple[str, str, str]]:
+    """The firings of a trace that a fact of a goal kind rests on, read back from the facts
+    they produced and matched (firing by firing, independently of diagnose.relevance)."""
+    made: dict[str, list[TraceEntry]] = {}
+    for entry in report.trace:
+        for fid in entry.produced:
+            made.setdefault(fid, []).append(entry)
+    todo = [e for e in report.trace if any(report.facts[f]["kind"] in goals for f in e.produced)]
+    needed: set[tuple[str, str, str]] = set()
+    while todo:
+        entry = todo.pop()
+        key = (entry.rule, repr(sorted(entry.matched.items())), repr(entry.produced))
+        if key not in needed:
+            needed.add(key)
+            for fid in entry.matched.values():
+                todo += made.get(fid, [])
+    return needed
+
+
+def _compare_with_goals(setup: Setup) -> None:
+    """A diagnosis that runs only what leads to its report (`diagnose`, with and without the
+    trace) against the whole catalogue run with every derivation."""
+    eng = engine_for(())
+    whole = assemble(eng.catalogue, eng.run(build_facts(setup), rules=eng.catalogue.rules))
+    for how, goals in ((True, REPORT_KINDS | DIAGRAM_KINDS), (False, REPORT_KINDS)):
+        got = diagnose(setup, how=how)
+        for part in ("verdicts", "findings", "questions"):
+            assert getattr(got, part) == getattr(whole, part), part
+        if not how:
+            assert got.trace == [] and got.facts == {}
+            continue
+        trace = {(e.rule, repr(sorted(e.matched.items())), repr(e.produced)) for e in got.trace}
+        every = {(e.rule, repr(sorted(e.matched.items())), repr(e.produced)) for e in whole.trace}
+        assert _leading_to(whole, goals) <= trace <= every
+        assert got.facts.items() <= whole.facts.items()
+        assert mermaid.render(got) == mermaid.render(whole)
+
+
+@pytest.mark.parametrize(("name", "setup"), CASE_SETUPS, ids=[n for n, _ in CASE_SETUPS])
+def test_every_rule_case_reports_the_same_without_dead_end_derivations(
+    name: str, setup: dict[str, Any]
+) -> None:
+    _compare_with_goals(load_setup(setup, name=name))
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_examples_report_the_same_without_dead_end_derivations(path: Path) -> None:
+    _compare_with_goals(load_path(path))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(setups())
+def test_random_setups_report_the_same_without_dead_end_derivations(
+    setup: dict[str, Any],
+) -> None:
+    _compare_with_goals(load_setup(setup))
+
+
+def test_derivations_that_lead_nowhere_are_not_run(catalogue: Catalogue) -> None:
+    # DN042 derives `way_out` for each attached container; only questions about the way out
+    # read it. Without such a symptom, a batch check does not derive it at all, but a rule
+    # that reads it (here in a negation) keeps it.
+    facts = build_facts(
+        load_setup({"docker": {"containers": [{"name": "web", "networks": ["front"]}]}})
+    )
+    rel = Relevance(catalogue)
+    assert "DN042" in rel.live(facts)
+    assert "DN042" not in rel.live(facts, REPORT_KINDS)
+    blocker = _rule(
+        "ZZ010",
+        [{"c": {"kind": "container"}}],
+        unless=[{"kind": "way_out", "container": "$c.name"}],
+        finding={"at": {"container": "$c.name"}},
+        severity="info",
+    )
+    rel = Relevance(_catalogue_of(catalogue, catalogue.rules["DN042"], blocker))
+    assert rel.live(facts, REPORT_KINDS) == {"DN042", "ZZ010"}
+    assert rel.live(facts, frozenset({"hop"})) == frozenset()
 
 
 def test_a_setup_without_vms_needs_no_vm_rule(catalogue: Catalogue) -> None:
@@ -280,3 +364,31 @@ def test_kept_rulesets_are_bounded_by_count_and_by_rules(catalogue: Catalogue) -
     assert sum(len(s) for s in eng._compiled) <= KEEP_RULES
     assert len(eng._compiled) <= KEEP
     assert list(eng._compiled)[-KEEP_RULES // 150 :] == big[-(KEEP_RULES // 150) :]
+
+
+def test_the_diagram_reads_only_the_kinds_a_diagnosis_keeps() -> None:
+    # A kind the diagram draws but DIAGRAM_KINDS lacks could go underived, and vanish from it.
+    source = Path(mermaid.__file__).read_text("utf-8")
+    drawn = set(re.findall(r'by_kind\["(\w+)"\]', source))
+    assert drawn and drawn <= DIAGRAM_KINDS, drawn - DIAGRAM_KINDS
+
+
+def test_a_run_on_a_borrowed_ruleset_counts_only_its_own_rules(catalogue: Catalogue) -> None:
+    # A live set met once borrows a kept ruleset that holds it; rules of that ruleset left
+    # out as leading nowhere can still fire in it, and must not show in the run.
+    from diagnose.diagnosis import effect
+    from diagnose.engine import Engine
+
+    facts = build_facts(
+        load_setup({"docker": {"containers": [{"name": "web", "networks": ["front"]}]}})
+    )
+    eng = Engine(catalogue, effect)
+    everything = eng.run(facts)  # the first run of a process compiles its own
+    assert "DN042" in {f.rule for f in everything.firings}
+    borrowed = eng.run(facts, goals=REPORT_KINDS)
+    assert eng.relevance.live(facts, REPORT_KINDS) not in eng._compiled
+    own = eng.run(facts, goals=REPORT_KINDS)
+    assert eng.relevance.live(facts, REPORT_KINDS) in eng._compiled
+    assert "DN042" not in {f.rule for f in borrowed.firings}
+    assert sorted(borrowed.firings) == sorted(own.firings)
+    assert borrowed.facts == own.facts
