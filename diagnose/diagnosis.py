@@ -16,7 +16,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +59,24 @@ def fill(template: str, params: Mapping[str, Any], *, unknown: str = UNKNOWN) ->
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
 
-def fill_label(template: str, params: Mapping[str, Any]) -> str:
-    """Fill a hop label; a `[...]` part is dropped when a value in it is unknown."""
+@lru_cache(maxsize=1024)
+def _label_parts(template: str) -> tuple[tuple[str, bool], ...]:
+    """A label template as its parts, each marked whether it is an optional `[...]` one."""
     out, pos = [], 0
     for match in _OPTIONAL.finditer(template):
-        out.append(fill(template[pos : match.start()], params))
-        part = fill(match.group(1), params)
-        out.append("" if UNKNOWN in part else part)
+        out += [(template[pos : match.start()], False), (match.group(1), True)]
         pos = match.end()
-    out.append(fill(template[pos:], params))
+    out.append((template[pos:], False))
+    return tuple(out)
+
+
+def fill_label(template: str, params: Mapping[str, Any]) -> str:
+    """Fill a hop label; a `[...]` part is dropped when a value in it is unknown."""
+    values = _Params({k: v for k, v in params.items() if v is not None})
+    out = []
+    for text, optional in _label_parts(template):
+        part = text.format_map(values)
+        out.append("" if optional and UNKNOWN in part else part)
     return "".join(out)
 
 
@@ -597,8 +606,9 @@ def assemble(
             firings.append((firing.rule, matched, sorted(fact_id(p) for p in firing.produced)))
         firings.sort()
         trace = [TraceEntry(rule=r, matched=dict(m), produced=p) for r, m, p in firings]
+        ids = run.ids  # every fact of the run has its id there
         facts = {
-            fact_id(fact): fact
+            ids[id(fact)]: fact
             for _, fact in sorted(run.facts.items())
             if not fact["kind"].startswith("__")
         }
@@ -632,6 +642,12 @@ def firing_params(rule: Rule, firing: Firing) -> dict[str, Any]:
     return params
 
 
+def goals(how: bool) -> frozenset[str]:
+    """The kinds of facts a diagnosis derives toward: what its report is made of, and with
+    the trace (`how`), what the diagram of its facts draws."""
+    return REPORT_KINDS | DIAGRAM_KINDS if how else REPORT_KINDS
+
+
 def diagnose(
     setup: Setup,
     *,
@@ -643,6 +659,5 @@ def diagnose(
     """Run every rule over a setup and return the whole report (without the trace and its
     facts when `how` is false)."""
     eng = engine_for(rule_dirs)
-    goals = REPORT_KINDS | DIAGRAM_KINDS if how else REPORT_KINDS
-    run = eng.run(build_facts(setup), goals=goals)
+    run = eng.run(build_facts(setup), goals=goals(how))
     return assemble(eng.catalogue, run, lang=lang, source=source, how=how)

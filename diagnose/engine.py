@@ -1,7 +1,8 @@
 """The only module that imports durable-rules.
 
-A run compiles only the rules that can fire for its facts (diagnose.relevance): durable-rules
-pays for every pattern a fact reaches, and a setup typically needs a tenth of the catalogue.
+A run compiles only the rules that can fire for its facts and, given goals, lead to a fact of
+a goal kind (diagnose.relevance): durable-rules pays for every pattern a fact reaches, and a
+setup typically needs a tenth of the catalogue.
 Each distinct set of live rules is compiled once and kept (the KEEP most recently used, and
 no more than KEEP_RULES rules in all; the others are deleted, session first).
 
@@ -167,11 +168,10 @@ class _Compiled:
     sid: str = field(default_factory=lambda: uuid.uuid4().hex)
     runs: int = 0
     used: int = 0  # the engine's clock when it last served a run
+    handle: int = field(init=False)  # durable's number for the ruleset (read per fact)
 
-    @property
-    def handle(self) -> int:
-        handle: int = self.ruleset._handle
-        return handle
+    def __post_init__(self) -> None:
+        self.handle = self.ruleset._handle
 
     def renew(self) -> None:
         """Drop the session and open a new one."""

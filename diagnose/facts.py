@@ -82,6 +82,16 @@ def _net(text: str | None) -> IPNet | None:
 
 
 @lru_cache(maxsize=4096)  # ipaddress parsing is slow and setups repeat addresses
+@lru_cache(maxsize=4096)
+def _span(text: str | None) -> tuple[int, int, int] | None:
+    """A subnet as (IP version, first address, last address): comparing numbers is far
+    cheaper than ipaddress's overlaps(), and every pair of sites is compared."""
+    net = _net(text)
+    if net is None:
+        return None
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
 def _inside(address: str | None, subnet: str | None) -> bool | None:
     if address is None or subnet is None:
         return None
@@ -811,15 +821,15 @@ class _Builder:
         # Sites with the very same subnet are linked to the first site of each kind only, so
         # 200 networks on one subnet make 199 facts, not 19,900.
         same_linked: set[tuple[str, str, str]] = set()  # (b kind, b name, a kind)
-        nets = [_net(s.subnet) for s in sites]
+        spans = [_span(s.subnet) for s in sites]
         for i, a in enumerate(sites):
             for j, b in enumerate(sites[i + 1 :], i + 1):
                 if a.kind == b.kind and a.kind not in ("dnet", "vm_network"):
                     continue
                 if (a.kind, a.name) == (b.kind, b.name):
                     continue
-                na, nb = nets[i], nets[j]
-                if na is None or nb is None or na.version != nb.version or not na.overlaps(nb):
+                na, nb = spans[i], spans[j]
+                if na is None or nb is None or na[0] != nb[0] or na[1] > nb[2] or nb[1] > na[2]:
                     continue
                 if na == nb:
                     if (b.kind, b.name, a.kind) in same_linked:
