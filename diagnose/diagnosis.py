@@ -220,6 +220,7 @@ class _Assembler:
         for fact in run.facts.values():
             self.by_kind[fact["kind"]].append(fact)
         self.origin: dict[str, Firing] = {}
+        self._values: dict[int, tuple[Mapping[str, Any], _Params]] = {}
         for firing in run.firings:
             for produced in firing.produced:
                 self.origin.setdefault(run.key(produced), firing)
@@ -259,7 +260,14 @@ class _Assembler:
         )
 
     def fill(self, template: str, params: Mapping[str, Any]) -> str:
-        return fill(template, params, unknown=self.unknown)
+        # A finding fills its title, explanation and fixes from one params mapping: its
+        # known values are gathered once (the mapping is kept, so its id stays its own).
+        found = self._values.get(id(params))
+        if found is None or found[0] is not params:
+            values = _Params({k: v for k, v in params.items() if v is not None})
+            values.unknown = self.unknown
+            found = self._values[id(params)] = (params, values)
+        return template.format_map(found[1])
 
     def question(self, fact: Fact) -> Question:
         rule = self.cat.rules[fact["rule"]]
