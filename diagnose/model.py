@@ -190,7 +190,9 @@ class Model(BaseModel):
     @classmethod
     def _unknown_words(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {k: _unknown_to_none(v) for k, v in data.items()}
+            for value in data.values():  # copied only when there is something to replace
+                if _unknown_to_none(value) is None and value is not None:
+                    return {k: _unknown_to_none(v) for k, v in data.items()}
         return data
 
 

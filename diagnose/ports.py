@@ -123,6 +123,7 @@ class Mapping:
         return [(self.host.start + i, self.container.start + i) for i in range(self.container.size)]
 
 
+@lru_cache(maxsize=4096)  # setups repeat the same few texts; results are frozen
 def parse_publish(text: str) -> Mapping:
     """Parse one `-p`/`ports:` string exactly as `docker run` reads it."""
     body, proto = split_proto(text)
