@@ -49,11 +49,16 @@ class _Params(dict[str, Any]):
         return self.unknown
 
 
-def fill(template: str, params: Mapping[str, Any], *, unknown: str = UNKNOWN) -> str:
-    """Fill `{placeholders}`; a value nobody knows reads as (unknown)."""
+def _known(params: Mapping[str, Any], unknown: str = UNKNOWN) -> _Params:
+    """The values of `params` someone knows, ready for format_map."""
     values = _Params({k: v for k, v in params.items() if v is not None})
     values.unknown = unknown
-    return template.format_map(values)
+    return values
+
+
+def fill(template: str, params: Mapping[str, Any], *, unknown: str = UNKNOWN) -> str:
+    """Fill `{placeholders}`; a value nobody knows reads as (unknown)."""
+    return template.format_map(_known(params, unknown))
 
 
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
@@ -72,7 +77,7 @@ def _label_parts(template: str) -> tuple[tuple[str, bool], ...]:
 
 def fill_label(template: str, params: Mapping[str, Any]) -> str:
     """Fill a hop label; a `[...]` part is dropped when a value in it is unknown."""
-    values = _Params({k: v for k, v in params.items() if v is not None})
+    values = _known(params)
     out = []
     for text, optional in _label_parts(template):
         part = text.format_map(values)
@@ -264,9 +269,7 @@ class _Assembler:
         # known values are gathered once (the mapping is kept, so its id stays its own).
         found = self._values.get(id(params))
         if found is None or found[0] is not params:
-            values = _Params({k: v for k, v in params.items() if v is not None})
-            values.unknown = self.unknown
-            found = self._values[id(params)] = (params, values)
+            found = self._values[id(params)] = (params, _known(params, self.unknown))
         return template.format_map(found[1])
 
     def question(self, fact: Fact) -> Question:
@@ -638,10 +641,13 @@ def report_phrase(key: str, lang: str = "en", **params: Any) -> str:
     return fill(default_catalogue().texts[lang].report[key], params)
 
 
-def evaluate(setup: Setup, *, rule_dirs: tuple[str, ...] = ()) -> tuple[Catalogue, Run]:
-    """Run every rule over a setup; the raw firings and facts (for tests and tools)."""
+def evaluate(
+    setup: Setup, *, rule_dirs: tuple[str, ...] = (), goals: frozenset[str] | None = None
+) -> tuple[Catalogue, Run]:
+    """Run the rules over a setup; the raw firings and facts (for tests and tools). Without
+    `goals`, every derivation is run, those that lead nowhere too."""
     eng = engine_for(rule_dirs)
-    return eng.catalogue, eng.run(build_facts(setup))
+    return eng.catalogue, eng.run(build_facts(setup), goals=goals)
 
 
 def firing_params(rule: Rule, firing: Firing) -> dict[str, Any]:
@@ -666,6 +672,5 @@ def diagnose(
 ) -> Report:
     """Run every rule over a setup and return the whole report (without the trace and its
     facts when `how` is false)."""
-    eng = engine_for(rule_dirs)
-    run = eng.run(build_facts(setup), goals=goals(how))
-    return assemble(eng.catalogue, run, lang=lang, source=source, how=how)
+    cat, run = evaluate(setup, rule_dirs=rule_dirs, goals=goals(how))
+    return assemble(cat, run, lang=lang, source=source, how=how)

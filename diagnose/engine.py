@@ -72,9 +72,6 @@ Fact = dict[str, Any]
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
-_sha1 = hashlib.sha1
-
-
 def _first(pair: tuple[str, Fact]) -> str:
     return pair[0]
 
@@ -93,7 +90,7 @@ def fact_id(fact: Fact, key: str | None = None) -> str:
     key = canonical(fact) if key is None else key
     # 64 bits: ids key the facts of a run, so they must not collide (32 bits did, at a
     # chance of about n^2 / 2^33).
-    return f"{fact['kind']}:{_sha1(key.encode()).hexdigest()[:16]}"
+    return f"{fact['kind']}:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
 
 
 class Firing(NamedTuple):  # a tuple: a run makes one per firing, and a frozen dataclass is slow
@@ -355,13 +352,12 @@ class Engine:
         state = None
         by_id, ids, kinds = run.by_id, run.ids, c.kinds
         for key, fact in fresh:
-            kind = fact["kind"]
-            fid = f"{kind}:{_sha1(key.encode()).hexdigest()[:16]}"  # fact_id(fact, key)
+            fid = fact_id(fact, key)
             if fid in by_id:
                 raise EngineError(f"two facts share the id {fid}: {key} and another")
             by_id[fid] = fact
             ids[id(fact)] = fid
-            if kind in kinds:
+            if fact["kind"] in kinds:
                 got = self._assert_one(run, c, fact, key, fid)
                 if got is not None:
                     state = got

@@ -81,7 +81,6 @@ def _net(text: str | None) -> IPNet | None:
     return ipaddress.ip_network(text, strict=False) if text else None
 
 
-@lru_cache(maxsize=4096)  # ipaddress parsing is slow and setups repeat addresses
 @lru_cache(maxsize=4096)
 def _span(text: str | None) -> tuple[int, int, int] | None:
     """A subnet as (IP version, first address, last address): comparing numbers is far
@@ -92,6 +91,7 @@ def _span(text: str | None) -> tuple[int, int, int] | None:
     return net.version, int(net.network_address), int(net.broadcast_address)
 
 
+@lru_cache(maxsize=4096)  # ipaddress parsing is slow and setups repeat addresses
 def _inside(address: str | None, subnet: str | None) -> bool | None:
     if address is None or subnet is None:
         return None

@@ -34,10 +34,12 @@ from diagnose.ports import (
 UNKNOWN_WORDS = frozenset({"unknown", "?", "unsure", "don't know", "dont know"})
 
 
+def _is_unknown_word(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() in UNKNOWN_WORDS
+
+
 def _unknown_to_none(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() in UNKNOWN_WORDS:
-        return None
-    return value
+    return None if _is_unknown_word(value) else value
 
 
 def _lower(value: Any) -> Any:
@@ -189,10 +191,9 @@ class Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _unknown_words(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for value in data.values():  # copied only when there is something to replace
-                if _unknown_to_none(value) is None and value is not None:
-                    return {k: _unknown_to_none(v) for k, v in data.items()}
+        # Copied only when there is something to replace: most mappings have nothing.
+        if isinstance(data, dict) and any(_is_unknown_word(v) for v in data.values()):
+            return {k: _unknown_to_none(v) for k, v in data.items()}
         return data
 
 
