@@ -22,6 +22,7 @@ from typing import Any
 
 from diagnose.catalogue import SEVERITY_ORDER, Catalogue, Rule, build, default_catalogue
 from diagnose.engine import Engine, Fact, Firing, Run
+from diagnose.errors import EngineError
 from diagnose.facts import build_facts
 from diagnose.model import Setup
 from diagnose.report import (
@@ -136,8 +137,8 @@ def _plan(rule: Rule) -> _Plan:
     return found[1]
 
 
-def effect(rule: Rule, matched: dict[str, Fact], ids: Mapping[str, str]) -> list[Fact]:
-    """What a rule firing adds to the facts; `ids` are the matched facts' ids.
+def effect(rule: Rule, matched: dict[str, Fact], ident: Callable[[Fact], str]) -> list[Fact]:
+    """What a rule firing adds to the facts; `ident` gives a matched fact's id.
 
     diagnose.relevance.derived_facts restates it for the rules not yet fired: change both.
     """
@@ -168,7 +169,7 @@ def effect(rule: Rule, matched: dict[str, Fact], ids: Mapping[str, str]) -> list
             # Hops laid by one firing form one route; a rule may add a hop to an existing
             # route by copying its `route` and `via`.
             if via is None:
-                via = _via(ids)
+                via = _via({alias: ident(f) for alias, f in matched.items()})
             fact.setdefault("route", rule.id)
             fact.setdefault("via", via)
         out.append(fact)
@@ -617,12 +618,10 @@ def assemble(
             firings.append((firing.rule, matched, sorted(fact_id(p) for p in firing.produced)))
         firings.sort()
         trace = [TraceEntry(rule=r, matched=dict(m), produced=p) for r, m, p in firings]
-        ids = run.ids  # every fact of the run has its id there
-        facts = {
-            ids[id(fact)]: fact
-            for _, fact in sorted(run.facts.items())
-            if not fact["kind"].startswith("__")
-        }
+        kept = [f for _, f in sorted(run.facts.items()) if not f["kind"].startswith("__")]
+        facts = {fact_id(fact): fact for fact in kept}
+        if len(facts) != len(kept):  # 64-bit content hashes: not expected, but never hidden
+            raise EngineError("two facts of this run share an id")
     # Every part is a model built above or plain data of this run's own: validating the
     # report again would copy every fact (a tenth of the time of a report).
     return Report.model_construct(

@@ -31,7 +31,6 @@ import hashlib
 import itertools
 import json
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -110,8 +109,10 @@ class Run:
     pending: list[Fact] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     keys: dict[int, str] = field(default_factory=dict)  # id(fact) -> canonical text
-    by_id: dict[str, Fact] = field(default_factory=dict)  # fact id -> the stored fact
-    ids: dict[int, str] = field(default_factory=dict)  # id(stored fact) -> fact id
+    # The stored facts in the order they reached the run: the C engine knows each by its
+    # number here (ids are content hashes, computed only for the facts a report cites).
+    stored: list[Fact] = field(default_factory=list)
+    ids: dict[int, str] = field(default_factory=dict)  # id(stored fact) -> fact id, once asked
     asserted: list[str] = field(default_factory=list)  # the JSON texts the engine holds
     phases: list[str] = field(default_factory=list)  # those of phase facts, retracted first
     # The rules whose firings count (None: all the ruleset's). A run may borrow a ruleset
@@ -126,15 +127,26 @@ class Run:
     def fact_id(self, fact: Fact) -> str:
         """The id of a fact this run has seen (computed once)."""
         found = self.ids.get(id(fact))
-        if found is None:  # a copy of a stored fact (a firing produced it again)?
+        if found is None:
             key = self.key(fact)
+            # A copy of a stored fact (a firing produced it again) has the stored one's id.
             stored = self.facts.get(key)
-            found = self.ids.get(id(stored)) if stored is not None else None
-            return found if found is not None else fact_id(fact, key)
+            found = fact_id(fact, key)
+            if stored is not None:
+                self.ids[id(stored)] = found
         return found
 
 
-Effect = Callable[[Rule, dict[str, Fact], dict[str, str]], list[Fact]]
+# What a firing adds: (rule, the facts its patterns matched, the id of a matched fact).
+Effect = Callable[[Rule, dict[str, Fact], Callable[[Fact], str]], list[Fact]]
+
+
+# Session ids: short (every fact's text carries one to the C engine), unique in the process.
+_SIDS = itertools.count(1)
+
+
+def _new_sid() -> str:
+    return f"s{next(_SIDS)}"
 
 
 def _unused(c: Any) -> None:
@@ -162,7 +174,7 @@ class _Compiled:
     ruleset: Any  # durable.engine.Ruleset
     kinds: frozenset[str]  # the kinds its patterns read: other facts stay out of the C engine
     levels: tuple[int, ...]  # the phase levels its negations wait for
-    sid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    sid: str = field(default_factory=lambda: _new_sid())
     runs: int = 0
     used: int = 0  # the engine's clock when it last served a run
     handle: int = field(init=False)  # durable's number for the ruleset (read per fact)
@@ -174,7 +186,7 @@ class _Compiled:
         """Drop the session and open a new one."""
         with contextlib.suppress(Exception):  # a session that never got a fact has no state
             native.delete_state(self.handle, self.sid)
-        self.sid = uuid.uuid4().hex
+        self.sid = _new_sid()
         self.runs = 0
 
     def delete(self) -> None:
@@ -300,15 +312,14 @@ class Engine:
 
         def act(run: Run, message: dict[str, Any]) -> None:
             try:
-                # Each fact reaches the engine with its id; hand the rule the stored original.
-                ids = {
-                    alias: fact["_fid"]
+                # Each fact reaches the engine with its number; hand the rule the original.
+                stored = run.stored
+                matched = {
+                    alias: stored[fact["_n"]]
                     for alias, fact in message.items()
                     if alias != "phase" and type(fact) is dict
                 }
-                by_id = run.by_id
-                matched = {alias: by_id[fid] for alias, fid in ids.items()}
-                produced = effect(rule, matched, ids)
+                produced = effect(rule, matched, run.fact_id)
                 run.firings.append(Firing(rule.id, matched, produced))
                 run.pending.extend(produced)
             except Exception as exc:  # recorded, and raised once the run ends
@@ -350,15 +361,12 @@ class Engine:
                 fresh.append((key, fact))
         fresh.sort(key=_first)
         state = None
-        by_id, ids, kinds = run.by_id, run.ids, c.kinds
+        stored, kinds = run.stored, c.kinds
         for key, fact in fresh:
-            fid = fact_id(fact, key)
-            if fid in by_id:
-                raise EngineError(f"two facts share the id {fid}: {key} and another")
-            by_id[fid] = fact
-            ids[id(fact)] = fid
+            number = len(stored)
+            stored.append(fact)
             if fact["kind"] in kinds:
-                got = self._assert_one(run, c, fact, key, fid)
+                got = self._assert_one(run, c, fact, key, number)
                 if got is not None:
                     state = got
         # The actions of the whole batch run once it is in: the matches do not depend on
@@ -367,13 +375,13 @@ class Engine:
             self._dispatch(run, c, state)
 
     def _assert_one(
-        self, run: Run, c: _Compiled, fact: Fact, key: str | None = None, fid: str = ""
+        self, run: Run, c: _Compiled, fact: Fact, key: str | None = None, number: int = -1
     ) -> int | None:
         """Hand one fact to the C engine; return the session's state handle."""
-        # The canonical text is already JSON: hand it to the C engine with the sid and the
-        # fact's id appended, rather than letting durable's Python layer dump the dict again.
-        body = (canonical(fact) if key is None else key)[:-1] + ',"_fid":"' + fid + '","sid":"'
-        body += c.sid
+        # The canonical text is already JSON: hand it to the C engine with the fact's number
+        # and the sid appended, rather than letting durable's Python layer dump the dict again.
+        body = f"{canonical(fact) if key is None else key}"[:-1]
+        body += f',"_n":{number},"sid":"{c.sid}'
         text = body + '"}'
         handle = c.handle
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
@@ -451,7 +459,7 @@ class Engine:
             clean = False
             try:
                 if c.runs == 0:  # a new session: the one firing it needs (see above)
-                    opened = self._assert_one(run, c, {"kind": _OPEN}, fid=_OPEN)
+                    opened = self._assert_one(run, c, {"kind": _OPEN})
                     if opened is not None:
                         self._dispatch(run, c, opened)
                     run.asserted.clear()  # it stays: no other rule reads it
