@@ -116,6 +116,12 @@ class Document:
 
 def read_text(path: str | Path) -> str:
     """Read a text file, refusing what is not one with one clear error."""
+    return read_file(path)[0]
+
+
+def read_file(path: str | Path) -> tuple[str, bool]:
+    """Read a text file as read_text does; also whether it is a regular file (not a pipe or
+    a device)."""
     name = str(path)
     try:
         # One open, then the size of what was opened: a batch reads thousands of files.
@@ -129,7 +135,8 @@ def read_text(path: str | Path) -> str:
                 )
             # A regular file is read whole (its size sizes the buffer); a pipe or device has
             # no size to trust and is read up to the limit (read(n) allocates n bytes first).
-            raw = handle.read() if stat.S_ISREG(info.st_mode) else handle.read(MAX_BYTES + 1)
+            regular = stat.S_ISREG(info.st_mode)
+            raw = handle.read() if regular else handle.read(MAX_BYTES + 1)
     except IsADirectoryError:
         raise InputError("is a directory, not a file", file=name) from None
     except FileNotFoundError:
@@ -140,7 +147,7 @@ def read_text(path: str | Path) -> str:
         raise InputError(f"cannot read: {exc.strerror or exc}", file=name) from None
     if len(raw) > MAX_BYTES:  # it grew while being read, or is not a regular file
         raise InputError(f"file is larger than the limit of {MAX_BYTES:,} bytes", file=name)
-    return decode(raw, name)
+    return decode(raw, name), regular
 
 
 def decode(raw: bytes, name: str) -> str:

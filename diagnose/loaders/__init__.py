@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from diagnose.errors import InputError
 from diagnose.loaders.base import Loaded, LoadOptions, Suppression
-from diagnose.yamltext import read_text
+from diagnose.yamltext import read_file
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,8 @@ def load_file(
     path: str | Path, kind: str | None = None, options: LoadOptions | None = None
 ) -> Loaded:
     """Load one input file."""
-    text = read_text(path)
+    text, regular = read_file(path)
+    options = replace(options or LoadOptions(), regular_file=regular)
     return load_text(text, str(path), kind, options)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,57 @@ class Suppression:
     scope: str = "next"  # "next" line (or the same line), or "file" for `ignore-file`
 
 
+# Finds the line and column of a place in a parsed document (None, None: not known).
+Where = Callable[[Any], tuple[int | None, int | None]]
+
+
+class Places(MutableMapping[str, Location]):
+    """Setup path -> place in the input. A place given as a path in a parsed document is
+    looked up when it is asked for: loaders record one for every value, and a batch of files
+    locates a few findings (building every Location first cost a tenth of loading a file)."""
+
+    def __init__(self, known: dict[str, Location] | None = None) -> None:
+        self._known: dict[str, Location] = dict(known or {})
+        self._later: dict[str, tuple[str, Where, Any]] = {}
+
+    def defer(self, path: str, file: str, where: Where, at: Any) -> None:
+        """Record that `path` stands at `where(at)` in `file`; found when asked for."""
+        self._later[path] = (file, where, at)
+        self._known.pop(path, None)
+
+    def _settle(self, path: str) -> None:
+        file, where, at = self._later.pop(path)
+        line, column = where(at)
+        if line is not None:
+            self._known[path] = Location(file=file, line=line, column=column)
+
+    def __getitem__(self, path: str) -> Location:
+        if path in self._later:
+            self._settle(path)
+        return self._known[path]
+
+    def __setitem__(self, path: str, place: Location) -> None:
+        self._known[path] = place
+        self._later.pop(path, None)
+
+    def __delitem__(self, path: str) -> None:
+        if self._later.pop(path, None) is None:
+            del self._known[path]
+
+    def __contains__(self, path: object) -> bool:
+        if isinstance(path, str) and path in self._later:
+            self._settle(path)
+        return path in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        for path in list(self._later):
+            self._settle(path)
+        return iter(sorted(self._known))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass
 class Loaded:
     """One input made into a Setup."""
@@ -48,7 +99,7 @@ class Loaded:
     setup: Setup
     kind: str
     files: tuple[str, ...]
-    places: dict[str, Location] = field(default_factory=dict)  # setup path -> place
+    places: MutableMapping[str, Location] = field(default_factory=Places)  # setup path -> place
     suppressions: list[Suppression] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the loader could not read
 
@@ -77,7 +128,7 @@ class Builder:
         self.file = file
         self.doc = doc
         self.data: dict[str, Any] = {}
-        self.places: dict[str, Location] = {}
+        self.places = Places()
         self.suppressions: list[Suppression] = []
         self.notes: list[str] = []
 
@@ -89,11 +140,8 @@ class Builder:
         if isinstance(at, int):
             self.places[path] = Location(file=self.file, line=at)
             return
-        if self.doc is None:
-            return
-        line, column = self.doc.where(at)
-        if line is not None:
-            self.places[path] = Location(file=self.file, line=line, column=column)
+        if self.doc is not None:
+            self.places.defer(path, self.file, self.doc.where, at)
 
     def _slot(self, path: str) -> tuple[dict[str, Any] | list[Any], str | int]:
         parts = split_path(path)
@@ -135,7 +183,7 @@ class Builder:
             setup,
             kind,
             files or (self.file,),
-            dict(self.places),
+            self.places,
             list(self.suppressions),
             list(self.notes),
         )
@@ -147,6 +195,7 @@ class LoadOptions:
 
     env: dict[str, str] = field(default_factory=dict)  # --env NAME=VALUE for ${NAME}
     read_siblings: bool = True  # may read files beside the input (.env, extends: file:)
+    regular_file: bool | None = None  # the input is a regular file (None: not known yet)
 
 
 Loader = Callable[[str, str, str, LoadOptions], Loaded]  # (text, file, kind, options)

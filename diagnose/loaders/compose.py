@@ -42,7 +42,6 @@ from typing import Any, NamedTuple
 from diagnose.errors import InputError
 from diagnose.loaders.base import Builder, Loaded, LoadOptions, split_path
 from diagnose.loading import field_path
-from diagnose.report import Location
 from diagnose.yamltext import Document, PathKey, Tagged, parse, read_text
 
 # --------------------------------------------------------------------------------- detection
@@ -373,7 +372,8 @@ class _Loader:
         self.file = file
         self.options = options
         self.builder = builder
-        self.env: dict[str, str] = {}
+        self.directory: Path | None = None  # the input's folder, when siblings may be read
+        self._env: dict[str, str] | None = None
         self.defaults: set[str] = set()  # variables whose default was taken
         self.files: dict[str, _File] = {}  # resolved path -> extends file read
         self.resolved: dict[tuple[str, str], dict[str, Any]] = {}
@@ -381,6 +381,14 @@ class _Loader:
         self.origins: dict[str, Src] = {}  # setup path -> compose place
         self.anchors: dict[int, dict[int, PathKey]] = {}  # per document: object -> path
         self.main: tuple[Path, _File] | None = None  # the input file, when it is a file
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Variables for interpolation, read when a value first has a `$` (most files have
+        none, and then a `.env` beside them changes nothing netwhy reads)."""
+        if self._env is None:
+            self._env = _environment(self.directory, self.options, self.builder.notes)
+        return self._env
 
     # ------------------------------------------------------------------ errors and values
 
@@ -407,6 +415,8 @@ class _Loader:
             raise self.fail(f"{what} must be text, not {_type(value)}", val.src)
         if not isinstance(value, str):
             return str(value)
+        if "$" not in value:
+            return value
         try:
             return interpolate(value, self.env, self.defaults)
         except _Malformed as exc:
@@ -430,7 +440,7 @@ class _Loader:
             if isinstance(value, Tagged):
                 return walk(value.value)
             if isinstance(value, str):
-                return interpolate(value, self.env, self.defaults)
+                return interpolate(value, self.env, self.defaults) if "$" in value else value
             if isinstance(value, dict):
                 return {k: walk(v) for k, v in value.items()}
             if isinstance(value, list):
@@ -457,9 +467,7 @@ class _Loader:
 
     def place(self, setup_path: str, src: Src) -> None:
         self.origins[setup_path] = src
-        line, column = self.where(src)
-        if line is not None:
-            self.builder.places[setup_path] = Location(file=src.doc.file, line=line, column=column)
+        self.builder.places.defer(setup_path, src.doc.file, self.where, src)
 
     def where(self, src: Src) -> tuple[int | None, int | None]:
         """The line of a value; for one a YAML merge key (`<<: *common`) brought in, the line
@@ -778,9 +786,12 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
     path = Path(file)
     # The name is only a label unless siblings may be read: then it must be a real file.
     readable = options.read_siblings and file not in ("<stdin>", "<text>")
-    directory = path.parent if readable and os.path.isfile(file) else None
+    regular = options.regular_file
+    if regular is None and readable:
+        regular = os.path.isfile(file)
+    directory = path.parent if readable and regular else None
     loader = _Loader(file, options, builder)
-    loader.env = _environment(directory, options, builder.notes)
+    loader.directory = directory
     main = loader.open(doc, directory)
     loader.main = (path, main) if directory else None
     if not main.v1 and "include" in doc.data:
