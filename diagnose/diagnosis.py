@@ -22,6 +22,7 @@ from typing import Any
 
 from diagnose.catalogue import SEVERITY_ORDER, Catalogue, Rule, build, default_catalogue
 from diagnose.engine import Engine, Fact, Firing, Run
+from diagnose.engine import fact_id as make_fact_id
 from diagnose.errors import EngineError
 from diagnose.facts import build_facts
 from diagnose.model import Setup
@@ -611,6 +612,14 @@ def assemble(
     trace: list[TraceEntry] = []
     facts: dict[str, Fact] = {}
     if how:
+        # Every fact's id, each hashed once from the text the run already has.
+        ids = run.ids
+        kept = []
+        for key, fact in sorted(run.facts.items()):
+            if id(fact) not in ids:
+                ids[id(fact)] = make_fact_id(fact, key)
+            if not fact["kind"].startswith("__"):
+                kept.append(fact)
         fact_id = run.fact_id
         firings = []
         for firing in run.firings:
@@ -618,8 +627,7 @@ def assemble(
             firings.append((firing.rule, matched, sorted(fact_id(p) for p in firing.produced)))
         firings.sort()
         trace = [TraceEntry(rule=r, matched=dict(m), produced=p) for r, m, p in firings]
-        kept = [f for _, f in sorted(run.facts.items()) if not f["kind"].startswith("__")]
-        facts = {fact_id(fact): fact for fact in kept}
+        facts = {ids[id(fact)]: fact for fact in kept}
         if len(facts) != len(kept):  # 64-bit content hashes: not expected, but never hidden
             raise EngineError("two facts of this run share an id")
     # Every part is a model built above or plain data of this run's own: validating the

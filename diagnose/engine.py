@@ -380,9 +380,8 @@ class Engine:
         """Hand one fact to the C engine; return the session's state handle."""
         # The canonical text is already JSON: hand it to the C engine with the fact's number
         # and the sid appended, rather than letting durable's Python layer dump the dict again.
-        body = f"{canonical(fact) if key is None else key}"[:-1]
-        body += f',"_n":{number},"sid":"{c.sid}'
-        text = body + '"}'
+        body = f'{(canonical(fact) if key is None else key)[:-1]},"_n":{number},"sid":"{c.sid}'
+        text = f'{body}"}}'
         handle = c.handle
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
         # refused as duplicates; a salt field no pattern reads gives them another hash.
