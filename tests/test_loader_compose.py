@@ -331,6 +331,36 @@ def test_no_dotenv_without_siblings() -> None:
     assert [p.target for p in web.ports or []] == ["443", "9000"]
 
 
+def test_dotenv_is_read_when_a_value_needs_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"PORT=8080\n\x00\x01binary")
+    plain = tmp_path / "plain" / "compose.yaml"
+    plain.parent.mkdir()
+    plain.write_text("services:\n  web:\n    image: nginx\n    ports: ['80:80']\n")
+    (plain.parent / ".env").write_bytes((tmp_path / ".env").read_bytes())
+    # No `$` anywhere: the unusable .env changes nothing netwhy reads, and is not reported.
+    assert load_file(plain).notes == []
+    used = tmp_path / "compose.yaml"
+    used.write_text("services:\n  web:\n    image: nginx\n    ports: ['${PORT:-81}:80']\n")
+    loaded = load_file(used)
+    assert [p.published for p in _containers(loaded)[0].ports or []] == ["81"]
+    assert any(".env: not read: binary file" in note for note in loaded.notes)
+
+
+def test_places_are_found_when_asked_for_in_any_order() -> None:
+    text = "services:\n  web:\n    image: nginx\n    ports:\n      - '80:80'\n      - '443:443'\n"
+    loaded = load_text(text, "compose.yaml")
+    assert _line(loaded, "docker.containers[0].ports[1]") == 6
+    assert (
+        loaded.locate("docker.containers[0].ports[0].published")
+        == loaded.places["docker.containers[0].ports[0]"]
+    )
+    every = dict(loaded.places.items())
+    assert every["docker.containers[0]"].line == 2
+    assert every["docker.containers[0].image"].line == 3
+    assert len(loaded.places) == len(every)
+    assert "docker.containers[0].ports[9]" not in loaded.places
+
+
 @pytest.mark.parametrize(
     ("text", "env", "expected"),
     [
