@@ -34,7 +34,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check diagnose tests benchmarks
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy diagnose
+	$(BIN)/mypy diagnose benchmarks
 
 pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

@@ -129,11 +129,15 @@ class Run:
         found = self.ids.get(id(fact))
         if found is None:
             key = self.key(fact)
-            # A copy of a stored fact (a firing produced it again) has the stored one's id.
+            # A copy of a stored fact (a firing produced it again) has the stored one's id;
+            # ids are kept for stored facts only (the run holds them, so their id() stays).
             stored = self.facts.get(key)
-            found = fact_id(fact, key)
             if stored is not None:
-                self.ids[id(stored)] = found
+                found = self.ids.get(id(stored))
+            if found is None:
+                found = fact_id(fact, key)
+                if stored is not None:
+                    self.ids[id(stored)] = found
         return found
 
 
