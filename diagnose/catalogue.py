@@ -246,8 +246,8 @@ def _compare(field_name: str, op: str, value: Any) -> dict[str, Any]:
 
 
 # Fields the engine gives a meaning of its own: `id` is durable's fact identity, `sid` its
-# session; `_fid` and `_salt` are added by netwhy's engine.
-RESERVED_FIELDS = frozenset({"id", "sid", "_fid", "_salt"})
+# session; `_n` (a fact's number in its run) and `_salt` are added by netwhy's engine.
+RESERVED_FIELDS = frozenset({"id", "sid", "_n", "_salt"})
 
 
 def _condition(field_name: str, value: Any, where: str) -> dict[str, Any]:

@@ -119,6 +119,16 @@ class Run:
     # holding more rules than it needs; those can fire too, if their products lead nowhere.
     rules: frozenset[str] | None = None
 
+    def original(self, seen: Fact) -> Fact:
+        """The stored fact the C engine handed back (as parsed from its JSON)."""
+        number = seen.get("_n")
+        stored = None
+        if isinstance(number, int) and 0 <= number < len(self.stored):
+            stored = self.stored[number]
+        if stored is None or stored["kind"] != seen["kind"]:  # not one of this run's facts
+            raise EngineError(f"the rule engine matched a fact this run did not give it: {seen}")
+        return stored
+
     def key(self, fact: Fact) -> str:
         """The canonical text of a fact this run has seen (computed once)."""
         key = self.keys.get(id(fact))
@@ -317,9 +327,8 @@ class Engine:
         def act(run: Run, message: dict[str, Any]) -> None:
             try:
                 # Each fact reaches the engine with its number; hand the rule the original.
-                stored = run.stored
                 matched = {
-                    alias: stored[fact["_n"]]
+                    alias: run.original(fact)
                     for alias, fact in message.items()
                     if alias != "phase" and type(fact) is dict
                 }
@@ -379,12 +388,15 @@ class Engine:
             self._dispatch(run, c, state)
 
     def _assert_one(
-        self, run: Run, c: _Compiled, fact: Fact, key: str | None = None, number: int = -1
+        self, run: Run, c: _Compiled, fact: Fact, key: str | None = None, number: int | None = None
     ) -> int | None:
-        """Hand one fact to the C engine; return the session's state handle."""
+        """Hand one fact to the C engine (with its number in the run, if it has one); return
+        the session's state handle."""
         # The canonical text is already JSON: hand it to the C engine with the fact's number
         # and the sid appended, rather than letting durable's Python layer dump the dict again.
-        body = f'{(canonical(fact) if key is None else key)[:-1]},"_n":{number},"sid":"{c.sid}'
+        text = canonical(fact) if key is None else key
+        n = "" if number is None else f',"_n":{number}'
+        body = f'{text[:-1]}{n},"sid":"{c.sid}'
         text = f'{body}"}}'
         handle = c.handle
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be

@@ -120,6 +120,10 @@ BAD_RULES = {
         "rules:\n  - {id: ZZ001, name: x, when: [{a: {kind: c}}], derive: [{kind: y, id: 1}]}\n",
         "cannot have the fields",
     ),
+    "engine's own field": (
+        "rules:\n  - {id: ZZ001, name: x, when: [{a: {kind: c}}], derive: [{kind: y, _n: 0}]}\n",
+        "cannot have the fields",
+    ),
     "reserved pattern field": (
         "rules:\n  - {id: ZZ001, name: x, when: [{a: {kind: c, sid: 1}}], derive: [{kind: y}]}\n",
         "reserved",

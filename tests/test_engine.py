@@ -203,3 +203,30 @@ def test_the_session_is_reused_and_renewed_after_an_error() -> None:
     with pytest.raises(EngineError):
         broken.run(facts, rules=live)
     assert broken._compiled[live].runs == 0, "a failed run gets a fresh session"
+
+
+def test_a_fact_the_run_did_not_give_is_refused() -> None:
+    from diagnose.engine import Run
+
+    run = Run()
+    run.stored = [{"kind": "container", "name": "web"}]
+    assert run.original({"kind": "container", "name": "web", "_n": 0}) is run.stored[0]
+    for seen in (
+        {"kind": "publish", "_n": 0},  # another kind under that number: not this run's
+        {"kind": "container", "_n": 1},
+        {"kind": "container", "_n": -1},
+        {"kind": "container"},
+    ):
+        with pytest.raises(EngineError, match="did not give it"):
+            run.original(seen)
+
+
+def test_two_facts_with_one_id_are_never_merged_in_a_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import diagnose.diagnosis as diagnosis
+
+    # Ids are 64-bit content hashes; were two ever equal, the report's facts would lose one.
+    monkeypatch.setattr(diagnosis, "make_fact_id", lambda fact, key=None: f"{fact['kind']}:0")
+    with pytest.raises(EngineError, match="share an id"):
+        why(WEB)

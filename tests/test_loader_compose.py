@@ -346,6 +346,29 @@ def test_dotenv_is_read_when_a_value_needs_it(tmp_path: Path) -> None:
     assert any(".env: not read: binary file" in note for note in loaded.notes)
 
 
+def test_dotenv_notes_come_first_and_a_text_named_after_a_file_reads_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PORT=8080\nnot a line\n")
+    text = "include: [other.yaml]\nservices:\n  web:\n    image: nginx\n    ports: ['${PORT}:80']\n"
+    (tmp_path / "compose.yaml").write_text(text)
+    # Loaded from text under the real file's name, the .env beside it is read all the same.
+    loaded = load_text(text, str(tmp_path / "compose.yaml"))
+    assert [p.published for p in _containers(loaded)[0].ports or []] == ["8080"]
+    assert ".env" in loaded.notes[0] and "include:" in loaded.notes[1]
+
+
+def test_a_place_not_found_again_keeps_the_one_recorded() -> None:
+    from diagnose.loaders.base import Places
+    from diagnose.report import Location
+
+    places = Places({"b": Location(file="f", line=3)})
+    places.defer("a", "f", lambda at: (at, 1), 7)
+    places.defer("b", "f", lambda at: (None, None), ())  # a lookup that finds nothing
+    places.defer("c", "f", lambda at: (None, None), ())
+    assert list(places) == ["b", "a"]  # in the order recorded; "c" has no place
+    assert places["a"] == Location(file="f", line=7, column=1)
+    assert places["b"].line == 3 and "c" not in places and places.get("c") is None
+
+
 def test_places_are_found_when_asked_for_in_any_order() -> None:
     text = "services:\n  web:\n    image: nginx\n    ports:\n      - '80:80'\n      - '443:443'\n"
     loaded = load_text(text, "compose.yaml")

@@ -12,7 +12,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -45,51 +45,71 @@ class Suppression:
 Where = Callable[[Any], tuple[int | None, int | None]]
 
 
+class _Later(NamedTuple):
+    """A place to look up when asked for, and the one it replaces (kept if none is found)."""
+
+    file: str
+    where: Where
+    at: Any
+    before: Location | None
+
+
 class Places(MutableMapping[str, Location]):
-    """Setup path -> place in the input. A place given as a path in a parsed document is
-    looked up when it is asked for: loaders record one for every value, and a batch of files
-    locates a few findings (building every Location first cost a tenth of loading a file)."""
+    """Setup path -> place in the input, in the order recorded. A place given as a path in a
+    parsed document is looked up when it is asked for: loaders record one for every value,
+    and a batch of files locates a few findings (building every Location first cost a tenth
+    of loading a file). Reading may settle entries: one thread at a time, like a dict being
+    filled."""
 
     def __init__(self, known: dict[str, Location] | None = None) -> None:
-        self._known: dict[str, Location] = dict(known or {})
-        self._later: dict[str, tuple[str, Where, Any]] = {}
+        self._entries: dict[str, Location | _Later] = dict(known or {})
 
     def defer(self, path: str, file: str, where: Where, at: Any) -> None:
         """Record that `path` stands at `where(at)` in `file`; found when asked for."""
-        self._later[path] = (file, where, at)
-        self._known.pop(path, None)
+        before = self._entries.get(path)
+        if isinstance(before, _Later):
+            before = before.before
+        self._entries[path] = _Later(file, where, at, before)
 
-    def _settle(self, path: str) -> None:
-        file, where, at = self._later.pop(path)
-        line, column = where(at)
+    def _settled(self, path: str) -> Location | None:
+        entry = self._entries.get(path)
+        if not isinstance(entry, _Later):
+            return entry
+        line, column = entry.where(entry.at)
+        place = entry.before
         if line is not None:
-            self._known[path] = Location(file=file, line=line, column=column)
+            place = Location(file=entry.file, line=line, column=column)
+        if place is None:
+            del self._entries[path]
+        else:
+            self._entries[path] = place
+        return place
 
     def __getitem__(self, path: str) -> Location:
-        if path in self._later:
-            self._settle(path)
-        return self._known[path]
+        place = self._settled(path)
+        if place is None:
+            raise KeyError(path)
+        return place
 
     def __setitem__(self, path: str, place: Location) -> None:
-        self._known[path] = place
-        self._later.pop(path, None)
+        self._entries[path] = place
 
     def __delitem__(self, path: str) -> None:
-        if self._later.pop(path, None) is None:
-            del self._known[path]
+        del self._entries[path]
 
     def __contains__(self, path: object) -> bool:
-        if isinstance(path, str) and path in self._later:
-            self._settle(path)
-        return path in self._known
+        return isinstance(path, str) and self._settled(path) is not None
 
     def __iter__(self) -> Iterator[str]:
-        for path in list(self._later):
-            self._settle(path)
-        return iter(sorted(self._known))
+        for path in list(self._entries):
+            self._settled(path)
+        return iter(list(self._entries))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"Places({dict(self.items())!r})"
 
 
 @dataclass

@@ -32,6 +32,7 @@ what its partial services do not state (ports, networks) stays unknown.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -380,6 +381,7 @@ class _Loader:
         self.partial = False  # some settings come from files not read: references may dangle
         self.origins: dict[str, Src] = {}  # setup path -> compose place
         self.anchors: dict[int, dict[int, PathKey]] = {}  # per document: object -> path
+        self.locate = functools.partial(_where, self.anchors)
         self.main: tuple[Path, _File] | None = None  # the input file, when it is a file
 
     @property
@@ -387,7 +389,9 @@ class _Loader:
         """Variables for interpolation, read when a value first has a `$` (most files have
         none, and then a `.env` beside them changes nothing netwhy reads)."""
         if self._env is None:
-            self._env = _environment(self.directory, self.options, self.builder.notes)
+            notes: list[str] = []
+            self._env = _environment(self.directory, self.options, notes)
+            self.builder.notes[:0] = notes  # first, as when it was read before anything else
         return self._env
 
     # ------------------------------------------------------------------ errors and values
@@ -467,29 +471,13 @@ class _Loader:
 
     def place(self, setup_path: str, src: Src) -> None:
         self.origins[setup_path] = src
-        self.builder.places.defer(setup_path, src.doc.file, self.where, src)
+        # Looked up later by a function that holds the anchors, not this loader: a bound
+        # method would make builder -> places -> loader -> builder a cycle to collect.
+        self.builder.places.defer(setup_path, src.doc.file, self.locate, src)
 
     def where(self, src: Src) -> tuple[int | None, int | None]:
-        """The line of a value; for one a YAML merge key (`<<: *common`) brought in, the line
-        where the anchor states it (the document records only the anchor's own lines)."""
-        doc = src.doc
-        hit = doc.lines.get(src.path)
-        if hit is not None:
-            return hit
-        index = self.anchors.get(id(doc))
-        if index is None:
-            index = self.anchors[id(doc)] = _object_paths(doc)
-        node: Any = doc.data
-        best: tuple[int, int] | None = None
-        for cut, part in enumerate(src.path):
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                break
-            canonical = index.get(id(node))
-            if canonical is not None and canonical != src.path[: cut + 1]:
-                best = doc.lines.get((*canonical, *src.path[cut + 1 :]), best)
-        return best if best is not None else doc.where(src.path)
+        """The line and column of a value (see _where)."""
+        return _where(self.anchors, src)
 
     # --------------------------------------------------------------------------- files
 
@@ -740,6 +728,30 @@ def merge(base: dict[str, Any] | None, own: dict[str, tuple[Any, str]]) -> dict[
                     merged[name] = cfg
             out[key] = merged
     return out
+
+
+def _where(anchors: dict[int, dict[int, PathKey]], src: Src) -> tuple[int | None, int | None]:
+    """The line of a value; for one a YAML merge key (`<<: *common`) brought in, the line
+    where the anchor states it (the document records only the anchor's own lines).
+    `anchors` keeps each document's objects by where they first stand, built when needed."""
+    doc = src.doc
+    hit = doc.lines.get(src.path)
+    if hit is not None:
+        return hit
+    index = anchors.get(id(doc))
+    if index is None:
+        index = anchors[id(doc)] = _object_paths(doc)
+    node: Any = doc.data
+    best: tuple[int, int] | None = None
+    for cut, part in enumerate(src.path):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        canonical = index.get(id(node))
+        if canonical is not None and canonical != src.path[: cut + 1]:
+            best = doc.lines.get((*canonical, *src.path[cut + 1 :]), best)
+    return best if best is not None else doc.where(src.path)
 
 
 def _object_paths(doc: Document) -> dict[int, PathKey]:
