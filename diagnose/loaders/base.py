@@ -12,6 +12,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -25,6 +26,7 @@ from diagnose.yamltext import Document, PathKey
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
+@lru_cache(maxsize=4096)  # loaders split the same few paths for every file
 def split_path(path: str) -> PathKey:
     """`docker.containers[0].ports[1]` -> ("docker", "containers", 0, "ports", 1)."""
     return tuple(int(index) if index else name for name, index in _PART.findall(path))
