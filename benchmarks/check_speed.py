@@ -206,9 +206,8 @@ def measure(generated_count: int = 10_000) -> list[str]:
         )
         + " Two processes check "
         + " and ".join(f"{one / two:.1f}×" for _, _, _, one, two in rows)
-        + " as many files a second as one (corpus, generated files): with both cores busy each "
-        "process runs slower than alone (measured: the parent checking files itself beside one "
-        "forked worker used as much CPU in all as two workers did).",
+        + " as many files a second as one (corpus, generated files), not 2×: with both cores "
+        "busy each process runs slower than alone.",
         "",
         f"Cold `netwhy check compose.yaml` (process start to exit, median of 7, catalogue "
         f"cache warm): **{cold * 1e3:.0f} ms** (target ≤ 300 ms).",

@@ -22,6 +22,7 @@ from typing import Any
 
 from diagnose import why
 from diagnose.diagnosis import assemble, engine_for, goals
+from diagnose.engine import Engine, Run
 from diagnose.facts import build_facts
 from diagnose.loading import load_path, load_setup
 from diagnose.model import Setup
@@ -112,7 +113,7 @@ def _c_time(func: Callable[[], object], runs: int) -> float:
     return spent[0] / runs * 1e3
 
 
-def _report_afresh(eng: Any, run: Any) -> object:
+def _report_afresh(eng: Engine, run: Run) -> object:
     """The report of a run, its fact ids forgotten first: a report hashes them once per run."""
     run.ids.clear()
     return assemble(eng.catalogue, run)

@@ -22,7 +22,6 @@ from typing import Any
 
 from diagnose.catalogue import SEVERITY_ORDER, Catalogue, Rule, build, default_catalogue
 from diagnose.engine import Engine, Fact, Firing, Run
-from diagnose.engine import fact_id as make_fact_id
 from diagnose.errors import EngineError
 from diagnose.facts import build_facts
 from diagnose.model import Setup
@@ -612,14 +611,8 @@ def assemble(
     trace: list[TraceEntry] = []
     facts: dict[str, Fact] = {}
     if how:
-        # Every fact's id, each hashed once from the text the run already has.
-        ids = run.ids
-        kept = []
-        for key, fact in sorted(run.facts.items()):
-            if id(fact) not in ids:
-                ids[id(fact)] = make_fact_id(fact, key)
-            if not fact["kind"].startswith("__"):
-                kept.append(fact)
+        ids = run.fact_ids()
+        kept = [f for _, f in sorted(run.facts.items()) if not f["kind"].startswith("__")]
         fact_id = run.fact_id
         firings = []
         for firing in run.firings:

@@ -134,6 +134,15 @@ class Run:
         key = self.keys.get(id(fact))
         return key if key is not None else canonical(fact)
 
+    def fact_ids(self) -> dict[int, str]:
+        """id(stored fact) -> fact id for every fact of the run, each hashed once from the
+        canonical text the run already has (a report with its trace cites them all)."""
+        ids = self.ids
+        for key, fact in self.facts.items():
+            if id(fact) not in ids:
+                ids[id(fact)] = fact_id(fact, key)
+        return ids
+
     def fact_id(self, fact: Fact) -> str:
         """The id of a fact this run has seen (computed once)."""
         found = self.ids.get(id(fact))
@@ -188,7 +197,7 @@ class _Compiled:
     ruleset: Any  # durable.engine.Ruleset
     kinds: frozenset[str]  # the kinds its patterns read: other facts stay out of the C engine
     levels: tuple[int, ...]  # the phase levels its negations wait for
-    sid: str = field(default_factory=lambda: _new_sid())
+    sid: str = field(default_factory=_new_sid)
     runs: int = 0
     used: int = 0  # the engine's clock when it last served a run
     handle: int = field(init=False)  # durable's number for the ruleset (read per fact)
@@ -394,9 +403,9 @@ class Engine:
         the session's state handle."""
         # The canonical text is already JSON: hand it to the C engine with the fact's number
         # and the sid appended, rather than letting durable's Python layer dump the dict again.
-        text = canonical(fact) if key is None else key
+        plain = canonical(fact) if key is None else key
         n = "" if number is None else f',"_n":{number}'
-        body = f'{text[:-1]}{n},"sid":"{c.sid}'
+        body = f'{plain[:-1]}{n},"sid":"{c.sid}'
         text = f'{body}"}}'
         handle = c.handle
         # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be

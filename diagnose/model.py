@@ -191,11 +191,10 @@ class Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _unknown_words(cls, data: Any) -> Any:
-        # Copied only when there is something to replace: most mappings have nothing. (The
-        # test of _is_unknown_word, inlined: every mapping of every setup passes here.)
+        # Copied only when there is something to replace: most mappings have nothing.
         if isinstance(data, dict):
             for value in data.values():
-                if isinstance(value, str) and value.strip().lower() in UNKNOWN_WORDS:
+                if _is_unknown_word(value):
                     return {k: _unknown_to_none(v) for k, v in data.items()}
         return data
 

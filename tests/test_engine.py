@@ -224,9 +224,9 @@ def test_a_fact_the_run_did_not_give_is_refused() -> None:
 def test_two_facts_with_one_id_are_never_merged_in_a_report(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import diagnose.diagnosis as diagnosis
+    import diagnose.engine as engine
 
     # Ids are 64-bit content hashes; were two ever equal, the report's facts would lose one.
-    monkeypatch.setattr(diagnosis, "make_fact_id", lambda fact, key=None: f"{fact['kind']}:0")
+    monkeypatch.setattr(engine, "fact_id", lambda fact, key=None: f"{fact['kind']}:0")
     with pytest.raises(EngineError, match="share an id"):
         why(WEB)

@@ -333,15 +333,12 @@ def test_no_dotenv_without_siblings() -> None:
 
 def test_dotenv_is_read_when_a_value_needs_it(tmp_path: Path) -> None:
     (tmp_path / ".env").write_bytes(b"PORT=8080\n\x00\x01binary")
-    plain = tmp_path / "plain" / "compose.yaml"
-    plain.parent.mkdir()
-    plain.write_text("services:\n  web:\n    image: nginx\n    ports: ['80:80']\n")
-    (plain.parent / ".env").write_bytes((tmp_path / ".env").read_bytes())
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web:\n    image: nginx\n    ports: ['80:80']\n")
     # No `$` anywhere: the unusable .env changes nothing netwhy reads, and is not reported.
-    assert load_file(plain).notes == []
-    used = tmp_path / "compose.yaml"
-    used.write_text("services:\n  web:\n    image: nginx\n    ports: ['${PORT:-81}:80']\n")
-    loaded = load_file(used)
+    assert load_file(compose).notes == []
+    compose.write_text("services:\n  web:\n    image: nginx\n    ports: ['${PORT:-81}:80']\n")
+    loaded = load_file(compose)
     assert [p.published for p in _containers(loaded)[0].ports or []] == ["81"]
     assert any(".env: not read: binary file" in note for note in loaded.notes)
 

@@ -394,6 +394,11 @@ class _Loader:
             self.builder.notes[:0] = notes  # first, as when it was read before anything else
         return self._env
 
+    def interpolate(self, text: str) -> str:
+        """`interpolate` with this file's variables, which are read only for a text that
+        has a `$` (the argument would read them before interpolate could look)."""
+        return interpolate(text, self.env, self.defaults) if "$" in text else text
+
     # ------------------------------------------------------------------ errors and values
 
     def fail(self, message: str, src: Src | None, what: PathKey | None = None) -> InputError:
@@ -419,10 +424,8 @@ class _Loader:
             raise self.fail(f"{what} must be text, not {_type(value)}", val.src)
         if not isinstance(value, str):
             return str(value)
-        if "$" not in value:
-            return value
         try:
-            return interpolate(value, self.env, self.defaults)
+            return self.interpolate(value)
         except _Malformed as exc:
             raise self.fail(str(exc), val.src) from None
         except _Unresolved as exc:
@@ -444,7 +447,7 @@ class _Loader:
             if isinstance(value, Tagged):
                 return walk(value.value)
             if isinstance(value, str):
-                return interpolate(value, self.env, self.defaults) if "$" in value else value
+                return self.interpolate(value)
             if isinstance(value, dict):
                 return {k: walk(v) for k, v in value.items()}
             if isinstance(value, list):
