@@ -349,6 +349,11 @@ def _batch_check(path: str, options: CheckOptions) -> FileResult:
     return result
 
 
+def _worker_start(collecting: bool) -> None:
+    if collecting:
+        gc.enable()
+
+
 def _worker_check(args: tuple[str, CheckOptions]) -> FileResult:
     return _batch_check(*args)
 
@@ -380,8 +385,15 @@ def check_many(
         # Workers are forked: objects the garbage collector would walk in each of them (and
         # so copy page by page) are frozen first, as the gc module's documentation advises.
         gc.freeze()
+        # Results hold no cycles, and each collection while they pile up walks all of them:
+        # this process spent half its time so, on a core the workers need. The workers (some
+        # inputs make cyclic garbage in them) collect as usual.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            with ProcessPoolExecutor(max_workers=options.jobs) as pool:
+            with ProcessPoolExecutor(
+                max_workers=options.jobs, initializer=_worker_start, initargs=(collecting,)
+            ) as pool:
                 chunk = max(1, min(32, total // (options.jobs * 16)))
                 jobs = [(paths[i], options) for i in order]
                 done = pool.map(_worker_check, jobs, chunksize=chunk)
@@ -391,6 +403,8 @@ def check_many(
                         progress(n, total, result.file)
         finally:
             gc.unfreeze()
+            if collecting:
+                gc.enable()
         results = [r for r in placed if r is not None]
     else:
         for i, path in enumerate(paths, start=1):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from diagnose.batch import CheckOptions, check_many, collect
+from diagnose.batch import CheckOptions, _worker_start, check_many, collect
 from diagnose.cli import app
 from diagnose.config import Config, find_config
 from diagnose.exitcodes import ExitCode
@@ -174,6 +176,27 @@ def test_parallel_jobs_give_the_same_results() -> None:
     two = check_many(files, CheckOptions(jobs=2))
     dump = [[f.model_dump() for f in r.findings] for r in one]
     assert dump == [[f.model_dump() for f in r.findings] for r in two]
+
+
+def test_parallel_jobs_leave_the_garbage_collector_as_they_found_it() -> None:
+    # The parent stops collecting while results pile up; it must collect again afterwards,
+    # and the workers (which make cyclic garbage on some inputs) must collect throughout.
+    files = sorted(str(p) for p in EXAMPLES.glob("*.yaml"))[:4]
+    assert gc.isenabled()
+    check_many(files, CheckOptions(jobs=2))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        check_many(files, CheckOptions(jobs=2))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with ProcessPoolExecutor(1, initializer=_worker_start, initargs=(True,)) as pool:
+        gc.disable()  # as check_many leaves it when it forks the workers
+        try:
+            assert pool.submit(gc.isenabled).result()
+        finally:
+            gc.enable()
 
 
 def test_several_files_describe_one_setup(tmp_path: Path) -> None:
