@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,27 @@ _Loader.add_implicit_resolver(
 )
 
 
+# A batch's documents repeat the same plain scalars (keys, images, ports): the tag the
+# resolvers' regular expressions give each is remembered, up to a bound.
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_AT_MOST = 20_000
+_base_resolve: Callable[[Any, Any, str, tuple[bool, bool]], str] = yaml.SafeLoader.resolve
+
+
+def _resolve(loader: Any, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
+    if kind is not yaml.ScalarNode or not implicit[0]:
+        return _base_resolve(loader, kind, value, implicit)
+    tag = _PLAIN_TAGS.get(value)
+    if tag is None:
+        tag = _base_resolve(loader, kind, value, implicit)
+        if len(_PLAIN_TAGS) < _PLAIN_TAGS_AT_MOST:
+            _PLAIN_TAGS[value] = tag
+    return tag
+
+
+_Loader.resolve = _resolve  # type: ignore[method-assign]
+
+
 @dataclass(frozen=True)
 class Tagged:
     """A value carrying compose's `!reset` or `!override` tag."""
@@ -93,6 +115,7 @@ if hasattr(yaml, "CSafeLoader"):
         """CSafeLoader with _Loader's resolvers and tags."""
 
     _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _CLoader.resolve = _resolve  # type: ignore[method-assign]
     _CLoader.yaml_multi_constructors = dict(_Loader.yaml_multi_constructors)
     _FastLoader = _CLoader
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from diagnose import yamltext
 from diagnose.errors import InputError
 from diagnose.yamltext import MAX_BYTES, _Loader, parse, read_text
 
@@ -208,3 +209,15 @@ def test_recursive_merges_and_deep_nesting_load_as_before() -> None:
     while node:
         node, depth = node[0], depth + 1
     assert depth == 599
+
+
+def test_remembered_tags_follow_quoting_and_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tag of a plain scalar is remembered across documents; a quoted one is text always.
+    monkeypatch.setattr(yamltext, "_PLAIN_TAGS", {})
+    monkeypatch.setattr(yamltext, "_PLAIN_TAGS_AT_MOST", 5)
+    text = "a: 8080\nb: '8080'\nc: 8080\nd: \"yes\"\ne: yes\nf: 22:22\ng: 1.5\nh: null\n"
+    want = {"a": 8080, "b": "8080", "c": 8080, "d": "yes", "e": True, "f": "22:22", "g": 1.5}
+    want["h"] = None
+    for _ in range(2):
+        assert parse(text, "t.yaml").data == want == _stock(text)
+    assert len(yamltext._PLAIN_TAGS) == 5
