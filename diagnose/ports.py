@@ -37,10 +37,13 @@ class PortRange:
         return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
 
 
+_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
+
+
 @lru_cache(maxsize=4096)  # setups repeat the same few texts; results are frozen
 def parse_port_range(text: str, what: str) -> PortRange:
     """Parse `80` or `8000-8010`; raise PortSyntaxError naming `what` on anything else."""
-    m = re.fullmatch(r"(\d+)(?:-(\d+))?", text.strip())
+    m = _RANGE.fullmatch(text.strip())
     if not m:
         raise PortSyntaxError(
             f"invalid {what} {text!r}: expected a number or a range like 8000-8010"
@@ -97,11 +100,18 @@ def split_host_ip(body: str) -> tuple[str | None, str]:
         ip, rest = parts[0], ":".join(parts[1:])
     if ip == "":
         return None, rest
-    try:
-        ipaddress.ip_address(ip)
-    except ValueError:
-        raise PortSyntaxError(f"invalid host IP {ip!r} in port mapping {body!r}") from None
+    if not _is_address(ip):
+        raise PortSyntaxError(f"invalid host IP {ip!r} in port mapping {body!r}")
     return ip, rest
+
+
+@lru_cache(maxsize=1024)  # the same few host IPs come back in every mapping
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
