@@ -6,6 +6,7 @@ imported only when a file of their kind is read (start-up time matters to CI job
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from dataclasses import dataclass, replace
@@ -77,15 +78,25 @@ def _module(fmt: Format):  # type: ignore[no-untyped-def]
     return importlib.import_module(f"diagnose.loaders.{fmt.module}")
 
 
+@functools.lru_cache(maxsize=1024)  # a batch sees the same few names (compose.yaml...)
+def _named(base: str) -> tuple[tuple[Format, bool], ...]:
+    """The formats whose file names match, in order, each with whether the name is too
+    generic to trust alone."""
+    out = []
+    for fmt in FORMATS:
+        hits = [p for p in fmt.names if re.fullmatch(p, base, re.IGNORECASE)]
+        if hits:
+            out.append((fmt, any(p in _GENERIC_NAMES for p in hits)))
+    return tuple(out)
+
+
 def detect(name: str, text: str) -> str:
     """The kind of an input, from its file name, else its content."""
     base = Path(name).name
-    for fmt in FORMATS:
-        hits = [p for p in fmt.names if re.fullmatch(p, base, re.IGNORECASE)]
+    for fmt, generic in _named(base):
         # A name is a strong hint, but a script or README must hold a docker command, and a
         # file called nat.conf or dhcpd.conf must be VMware's.
-        generic = any(p in _GENERIC_NAMES for p in hits)
-        if hits and (not generic or _module(fmt).detect(base, text, fmt.kind)):
+        if not generic or _module(fmt).detect(base, text, fmt.kind):
             return fmt.kind
     for fmt in FORMATS:
         if fmt.kind != "setup" and not fmt.names and _module(fmt).detect(base, text, fmt.kind):
