@@ -268,6 +268,9 @@ class _Assembler:
     def fill(self, template: str, params: Mapping[str, Any]) -> str:
         # A finding fills its title, explanation and fixes from one params mapping: its
         # known values are gathered once (the mapping is kept, so its id stays its own).
+        if "{" not in template and "}" not in template:
+            # The catalogue's own string: a batch pickles it once per chunk of results.
+            return template
         found = self._values.get(id(params))
         if found is None or found[0] is not params:
             found = self._values[id(params)] = (params, _known(params, self.unknown))
