@@ -291,7 +291,9 @@ class _Reader:
         key = id(node)
         if key in self.sizes:  # an alias: located and counted where its anchor stands
             return self.built[node]
-        self.lines.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if path not in self.lines:  # a mapping's value already stands where its key does
+            mark = node.start_mark
+            self.lines[path] = (mark.line + 1, mark.column + 1)
         self.sizes[key] = 1  # a recursive alias counts once
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _STR:
@@ -318,12 +320,13 @@ class _Reader:
             name = key_node.value
             if key_node.tag != _STR or name == "<<":
                 raise _NotPlain
-            line = key_node.start_mark.line + 1
+            mark = key_node.start_mark
             if name in seen:
                 raise _duplicate(key_node, seen[name], self.file)
-            seen[name] = line
-            self.lines[(*path, name)] = (line, key_node.start_mark.column + 1)
-            out[name] = self.read(value_node, (*path, name))
+            seen[name] = mark.line + 1
+            at = (*path, name)
+            self.lines[at] = (mark.line + 1, mark.column + 1)
+            out[name] = self.read(value_node, at)
             size += self.sizes[id(value_node)] + 1
         self.sizes[key] = size
         return out
