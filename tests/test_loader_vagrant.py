@@ -489,6 +489,9 @@ def test_detected_by_name_and_by_content() -> None:
     text = (FIXTURES / "basic" / "Vagrantfile").read_text()
     assert detect("Vagrantfile", text) == "vagrant"
     assert detect("some/dir/Vagrantfile", "") == "vagrant"
+    # A name ending in Vagrantfile is one too (copies kept side by side, as in the corpus).
+    assert detect("team__app__Vagrantfile", "") == "vagrant"
+    assert detect("dev.Vagrantfile", "") == "vagrant"
     assert detect("Vagrantfile.local", text) == "vagrant"  # by content
     assert detect("dev.rb", text) == "vagrant"
 
