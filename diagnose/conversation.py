@@ -102,7 +102,11 @@ def _item(items: list[Any], selector: str, keyed: str) -> dict[str, Any]:
             and selector in (entry.get("name"), entry.get("id"))
         ):
             return entry
-    if selector.isdigit() and not any(isinstance(e, dict) and "name" in e for e in items):
+    if (
+        selector.isascii()
+        and selector.isdigit()
+        and not any(isinstance(e, dict) and "name" in e for e in items)
+    ):
         index = int(selector)
         while len(items) <= index:
             items.append({})
@@ -169,7 +173,7 @@ def set_field(setup: dict[str, Any], key: str, value: Any) -> None:
         if isinstance(data, dict) and isinstance(node.get(name), dict):
             node[name] = _merged(node[name], data)
             return
-        if name == "port" and isinstance(data, str) and data.isdigit():
+        if name == "port" and isinstance(data, str) and data.isascii() and data.isdigit():
             data = int(data)
         if name == "adapters" and isinstance(data, str):
             data = [{"mode": m.strip()} for m in data.split(",") if m.strip()]

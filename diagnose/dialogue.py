@@ -114,7 +114,7 @@ def converse(
                 return result
             if replied("unknown", low):
                 value: Any = "unknown"
-            elif reply.isdigit() and 1 <= int(reply) <= len(q.choices):
+            elif reply.isascii() and reply.isdigit() and 1 <= int(reply) <= len(q.choices):
                 value = q.choices[int(reply) - 1]
             else:
                 value = reply

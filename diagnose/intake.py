@@ -1020,7 +1020,7 @@ def _host_port(publish: Any) -> int | None:
         parts = str(publish).split("/")[0].split(":")
         spec = parts[-2] if len(parts) >= 2 else ""
     head = spec.split("-")[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isascii() and head.isdigit() else None
 
 
 def read(text: str, *, entity: str | None = None, direction: str | None = None) -> Reading:

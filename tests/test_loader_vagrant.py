@@ -482,6 +482,19 @@ def test_vagrant_1_syntax_is_noted_not_read() -> None:
     assert loaded.notes == ["line 1: Vagrant 1 syntax (`Vagrant::Config.run`) is not read"]
 
 
+def test_names_in_any_letters_and_odd_digits_are_read() -> None:
+    # Ruby names may be any letters; a superscript digit is no number (str.isdigit() says it
+    # is): neither may stop the file being read.
+    loaded = _load(
+        'Vagrant.configure("2") do |config|\n'
+        "  café = 1\n"
+        "  x = ²\n"
+        '  config.vm.network "forwarded_port", guest: 80, host: 8080\n'
+        "end\n"
+    )
+    assert loaded.setup.vms[0].adapters[0].port_forwards == ["tcp:8080:80"]
+
+
 # ------------------------------------------------------------------------------ detection
 
 

@@ -360,6 +360,13 @@ def test_bad_vmx_is_one_input_error(text: str, line: int, field: str | None, wor
             "incomingudp",
             "HOSTPORT",
         ),
+        (  # ² is a digit to str.isdigit(), and no number to int()
+            "vmnetnat.conf",
+            "[host]\ndevice = vmnet8\n[incomingtcp]\n²² = 192.168.80.128:22\n",
+            4,
+            "incomingtcp",
+            "HOSTPORT",
+        ),
         ("vmnetnat.conf", "[host]\ndevice = eth0\n", 2, "device", "not a VMnet"),
         ("vmnetnat.conf", "[host]\nip = 192.168.80.2\n", 1, "device", "which VMnet"),
         ("vmnetnat.conf", "[host]\ndevice = vmnet8\nip = 192.168.80.300\n", 3, "ip", "IPv4"),

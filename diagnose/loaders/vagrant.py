@@ -78,7 +78,7 @@ _CONTINUE = frozenset({
 # fmt: on
 _ASSIGN = frozenset({"=", "||=", "&&=", "+=", "-="})
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|\d[\d_]*(\.\d[\d_]*)?([eE][+-]?\d+)?")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT = re.compile(r"[^\W\d]\w*")  # Ruby names may be any letters: café = 1
 _HEREDOC = re.compile(r"<<([-~]?)([\"'`]?)([A-Za-z_]\w*)\2")
 _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 _OP = re.compile("|".join(re.escape(op) for op in _OPS))  # longest first, as _OPS is sorted
@@ -87,6 +87,9 @@ _PERCENT = re.compile(r"%([wWiIqQrsx]?)([^\w\s])")
 _BLOCK_END = re.compile(r"^=end\b[^\n]*", re.M)
 _DATA_END = re.compile(r"__END__[ \t\r]*(\n|$)")
 _BLANKS = re.compile(r"[ \t\r\f\v]+")
+# Characters that can only begin an operator: not a quote, digit, letter, `<` (a heredoc),
+# `@`/`$` (a variable), `:` (a symbol), `/` (a regex) or `%` (a literal).
+_PLAIN_OP_START = frozenset(".,()[]{}|=+-*&!?;>^~")
 
 
 @dataclass(slots=True)  # a Vagrantfile makes hundreds
@@ -225,6 +228,31 @@ class _Lexer:
 
     def token(self, c: str, spaced: bool) -> None:
         s, start, line = self.s, self.i, self.line
+        if c in _PLAIN_OP_START:  # the commonest token, and none of the cases below applies
+            m = _OP.match(s, self.i)
+            self.i = m.end() if m else self.i + 1
+            self.add("op", start, line, spaced)
+            return
+        if c.isalpha() or c == "_":
+            m = _IDENT.match(s, self.i)
+            assert m is not None
+            self.i = m.end()
+            if s[self.i : self.i + 1] in ("?", "!") and s[self.i + 1 : self.i + 2] != "=":
+                self.i += 1
+            word = s[start : self.i]
+            if s[self.i : self.i + 1] == ":" and s[self.i + 1 : self.i + 2] != ":":
+                self.i += 1
+                self.add("label", start, line, spaced, word)
+                return
+            p = self.prev()
+            after_dot = p is not None and p.kind == "op" and p.text in (".", "&.", "::")
+            if word in _KEYWORDS and not after_dot:
+                self.add("kw", start, line, spaced, word)
+            elif word[0].isupper():
+                self.add("const", start, line, spaced, word)
+            else:
+                self.add("ident", start, line, spaced, word)
+            return
         if c in "\"'`":
             value = self.quoted(c, c, interpolate=c != "'")
             if s[self.i : self.i + 1] == ":" and s[self.i + 1 : self.i + 2] != ":":
@@ -246,7 +274,7 @@ class _Lexer:
             self.heredocs.append((m.group(3), bool(m.group(1)), line))
             self.add("other", start, line, spaced)
             return
-        if c.isdigit():
+        if "0" <= c <= "9":  # not str.isdigit(): ² is a digit to it, and no number
             m = _NUMBER.match(s, self.i)
             assert m is not None
             self.i = m.end()
@@ -258,26 +286,6 @@ class _Lexer:
                     raise self.fail(f"{text!r} is not a number", line) from None
                 number = int(text, 8)
             self.add("num", start, line, spaced, number)
-            return
-        if c.isalpha() or c == "_":
-            m = _IDENT.match(s, self.i)
-            assert m is not None
-            self.i = m.end()
-            if s[self.i : self.i + 1] in ("?", "!") and s[self.i + 1 : self.i + 2] != "=":
-                self.i += 1
-            word = s[start : self.i]
-            if s[self.i : self.i + 1] == ":" and s[self.i + 1 : self.i + 2] != ":":
-                self.i += 1
-                self.add("label", start, line, spaced, word)
-                return
-            p = self.prev()
-            after_dot = p is not None and p.kind == "op" and p.text in (".", "&.", "::")
-            if word in _KEYWORDS and not after_dot:
-                self.add("kw", start, line, spaced, word)
-            elif word[0].isupper():
-                self.add("const", start, line, spaced, word)
-            else:
-                self.add("ident", start, line, spaced, word)
             return
         if c in "@$":
             m = _VAR.match(s, self.i)
@@ -1094,7 +1102,7 @@ def _prefix(netmask: Any) -> int | None:
         return netmask
     if isinstance(netmask, str):
         text = netmask.strip().lstrip("/")
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return int(text)
         try:
             return ipaddress.IPv4Network(f"0.0.0.0/{text}").prefixlen
@@ -1268,7 +1276,7 @@ class _Adapters:
         ports = {}
         for key in ("host", "guest"):
             v = values[key]
-            if isinstance(v, str) and v.strip().isdigit():
+            if isinstance(v, str) and v.strip().isascii() and v.strip().isdigit():
                 v = int(v)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 65535:
                 raise self.build.fail(

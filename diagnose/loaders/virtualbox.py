@@ -292,7 +292,9 @@ def _xml_rule(rule: Node, file: str) -> str | None:
     proto = {"0": "udp", "1": "tcp"}.get(rule.attrs.get("proto", "1").strip())
     host_port = rule.attrs.get("hostport", "")
     guest_port = rule.attrs.get("guestport", "")
-    ports_ok = all(p.isdigit() and 0 < int(p) <= 65535 for p in (host_port, guest_port))
+    ports_ok = all(
+        p.isascii() and p.isdigit() and 0 < int(p) <= 65535 for p in (host_port, guest_port)
+    )
     if proto is None or not ports_ok:
         raise InputError(
             f"NAT rule {rule.attrs.get('name', '')!r}: needs proto 0 or 1 and ports 1-65535",

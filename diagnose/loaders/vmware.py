@@ -443,7 +443,7 @@ def _nat_address(
 def _forward(key: str, value: str, proto: str, file: str, line: int) -> str:
     """`8080 = 192.168.80.128:80` in [incomingtcp] / [incomingudp]."""
     target = _FORWARD_TARGET.fullmatch(value)
-    port_ok = key.isdigit() and 0 < int(key) <= 65535
+    port_ok = key.isascii() and key.isdigit() and 0 < int(key) <= 65535
     if not port_ok or target is None or not 0 < int(target.group(2)) <= 65535:
         raise InputError(
             f"{key} = {value}: a port forward is HOSTPORT = GUESTIP:GUESTPORT, "
