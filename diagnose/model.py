@@ -77,6 +77,7 @@ def _network(value: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+@functools.lru_cache(maxsize=4096)  # a batch repeats the same names; errors are not kept
 def _name(value: str) -> str:
     value = value.strip()
     if not value:
@@ -90,6 +91,20 @@ Address = Annotated[str, AfterValidator(_address)]
 Interface = Annotated[str, AfterValidator(_interface)]
 Subnet = Annotated[str, AfterValidator(_network)]
 Name = Annotated[str, AfterValidator(_name)]
+
+
+@functools.lru_cache(maxsize=4096)  # a batch repeats the same ports; errors are not kept
+def _port_text(value: str) -> str | None:
+    """A port or range as Docker reads it (`80`, `8000-8010`); empty means none."""
+    if value == "":
+        return None
+    try:
+        return str(parse_port_range(value, "port"))
+    except PortSyntaxError as exc:
+        raise ValueError(str(exc)) from None
+
+
+PortText = Annotated[str, AfterValidator(_port_text)]
 
 
 def _lowered(values: tuple[str, ...]) -> Any:
@@ -464,8 +479,8 @@ class Publish(Model):
     """A published port in compose's long syntax; strings in `-p` syntax become this too."""
 
     host_ip: Address | None = None
-    published: str | None = Field(None, description="host port or range; empty = ephemeral")
-    target: str = Field(description="container port or range")
+    published: PortText | None = Field(None, description="host port or range; empty = ephemeral")
+    target: PortText = Field(description="container port or range")
     protocol: Annotated[Proto, BeforeValidator(_lower)] = "tcp"
     text: str | None = Field(None, description="the original -p text", exclude=True)
 
@@ -497,16 +512,6 @@ class Publish(Model):
             data.pop("name", None)
             data.pop("app_protocol", None)
         return data
-
-    @field_validator("published", "target")
-    @classmethod
-    def _range(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        try:
-            return str(parse_port_range(str(value), "port"))
-        except PortSyntaxError as exc:
-            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _ranges_match(self) -> Publish:
