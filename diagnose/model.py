@@ -313,8 +313,8 @@ def _check_forward_list(values: list[str] | None) -> list[str] | None:
 
 
 _FORWARD = re.compile(
-    r"(?:(?P<proto>tcp|udp):)?(?:(?P<host_ip>[\d.]+):)?(?P<host>\d+)"
-    r"\s*(?::|->|=)\s*(?:(?P<guest_ip>[\d.]+):)?(?P<guest>\d+)(?:/(?P<proto2>tcp|udp))?",
+    r"(?:(?P<proto>tcp|udp):)?(?:(?P<host_ip>[0-9.]+):)?(?P<host>[0-9]+)"
+    r"\s*(?::|->|=)\s*(?:(?P<guest_ip>[0-9.]+):)?(?P<guest>[0-9]+)(?:/(?P<proto2>tcp|udp))?",
     re.IGNORECASE,
 )
 

@@ -37,7 +37,7 @@ class PortRange:
         return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
 
 
-_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
+_RANGE = re.compile(r"([0-9]+)(?:-([0-9]+))?")  # ASCII digits, as Docker reads them
 
 
 @lru_cache(maxsize=4096)  # setups repeat the same few texts; results are frozen

@@ -72,6 +72,17 @@ def test_no_connection_type_is_bridged_on_workstation() -> None:
     assert loaded.notes == ["line 5: ethernet0 has no connectionType: bridged, VMware's default"]
 
 
+def test_a_nic_number_in_other_digits_is_no_nic() -> None:
+    # Python's \d matches ٨ (Arabic-Indic eight); VMware reads ASCII digits only. Such a key
+    # made the loader look for "ethernet80." and crash.
+    loaded = load_text(
+        'displayName = "x"\nethernet0.present = "TRUE"\nethernet0.connectionType = "nat"\n'
+        'ethernet٨٠.generatedAddress = "00:50:56:87:65:43"\n',
+        "x.vmx",
+    )
+    assert [a.mode for a in loaded.setup.vms[0].adapters] == ["nat"]
+
+
 def test_esx_port_groups_are_networks_of_unknown_mode() -> None:
     """Trap 9: ESXi files have no connectionType; networkName is a port group, dvs.* a
     distributed switch, and a vCenter NIC (addressType vpx) without either has no network."""

@@ -23,7 +23,7 @@ from diagnose.model import Setup
 from diagnose.report import Location
 from diagnose.yamltext import Document, PathKey
 
-_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
 
 
 @lru_cache(maxsize=4096)  # loaders split the same few paths for every file

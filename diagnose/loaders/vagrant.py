@@ -1494,7 +1494,7 @@ class _Adapters:
                 r"--nic\d+|--(hostonlyadapter|intnet|bridgeadapter|nat-network)\d+", item
             ):
                 self.build.note(f"line {line}: VBoxManage `{item}` changes an adapter: not read")
-            m = re.fullmatch(r"--natpf(\d+)", item)
+            m = re.fullmatch(r"--natpf([0-9]+)", item)
             if not m or k + 1 >= len(items):
                 continue
             spec = items[k + 1]

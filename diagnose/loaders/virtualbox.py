@@ -120,7 +120,7 @@ def _windows_hostonly(name: str) -> bool:
 
 def _version(root: Node, file: str) -> tuple[int, int]:
     raw = root.attrs.get("version", "")
-    m = re.match(r"(\d+)\.(\d+)", raw)
+    m = re.match(r"([0-9]+)\.([0-9]+)", raw)
     if m is None:
         raise InputError(
             f"<VirtualBox version={raw!r}>: not a settings version such as 1.16-linux",
@@ -527,7 +527,7 @@ def _load_showvminfo(text: str, file: str, kind: str) -> Loaded:
     current: dict[str, Any] | None = None  # the NAT adapter that Forwarding(i) lines follow
     current_path = ""
     for key, value, line in pairs:
-        m = re.fullmatch(r"nic(\d+)", key)
+        m = re.fullmatch(r"nic([0-9]+)", key)
         if m:
             n = int(m.group(1))
             if value not in _NIC_KINDS:
@@ -796,8 +796,8 @@ def _natnet_block(builder: Builder, block: _Block, file: str, taken: set[str]) -
 
 
 _LIST_RULE = re.compile(
-    r"^(?P<name>.*):(?P<proto>tcp|udp):\[(?P<hip>[^\]]*)\]:(?P<hport>\d+):"
-    r"\[(?P<gip>[^\]]*)\]:(?P<gport>\d+)$"
+    r"^(?P<name>.*):(?P<proto>tcp|udp):\[(?P<hip>[^\]]*)\]:(?P<hport>[0-9]+):"
+    r"\[(?P<gip>[^\]]*)\]:(?P<gport>[0-9]+)$"
 )
 
 

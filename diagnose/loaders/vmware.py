@@ -37,7 +37,7 @@ _NAT_MARK = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _DHCP_SUBNET = re.compile(r"^\s*subnet\s+[\d.]+\s+netmask\s+[\d.]+\s*\{", re.MULTILINE)
-_VMNET = re.compile(r"vmnet(\d+)", re.IGNORECASE)
+_VMNET = re.compile(r"vmnet([0-9]+)", re.IGNORECASE)
 
 
 def detect(name: str, text: str, kind: str) -> bool:
@@ -71,7 +71,7 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
 
 def vmnet_name(raw: str) -> str | None:
     """vmnet8, VMnet8, /dev/vmnet8 -> VMnet8 (the spelling the rules join on)."""
-    m = re.fullmatch(r"(?:/dev/)?vmnet(\d+)", raw.strip(), re.IGNORECASE)
+    m = re.fullmatch(r"(?:/dev/)?vmnet([0-9]+)", raw.strip(), re.IGNORECASE)
     return f"VMnet{int(m.group(1))}" if m else None
 
 
@@ -87,7 +87,7 @@ def _path_vmnet(file: str) -> str | None:
 # ----------------------------------------------------------------------------------------- vmx
 
 _LINE = re.compile(r"^\s*([^=\s\"#]+)\s*=\s*(.*?)\s*$")
-_NIC_KEY = re.compile(r"ethernet(\d+)\.(.+)", re.IGNORECASE)
+_NIC_KEY = re.compile(r"ethernet([0-9]+)\.(.+)", re.IGNORECASE)
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 _CONNECTION_TYPES = ("bridged", "nat", "hostonly", "custom", "pvn")
@@ -332,7 +332,7 @@ def _guest_os(raw: str | None) -> str | None:
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 _KEYVAL = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$")
-_FORWARD_TARGET = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})\s*:\s*(\d+)")
+_FORWARD_TARGET = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3})\s*:\s*([0-9]+)")
 
 
 def _strip_comment(raw: str) -> str:
@@ -528,7 +528,7 @@ def _dhcp_statements(text: str, file: str) -> list[_Stmt]:
     return top
 
 
-_SEGMENT = re.compile(r"virtual ethernet segment (\d+)", re.IGNORECASE)
+_SEGMENT = re.compile(r"virtual ethernet segment ([0-9]+)", re.IGNORECASE)
 _OPERATING = re.compile(r"operating on (vmnet\d+)", re.IGNORECASE)
 
 
