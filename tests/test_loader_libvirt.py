@@ -301,6 +301,14 @@ DOMAIN = "<domain type='kvm'>\n<name>a</name>\n<devices>\n{}\n</devices>\n</doma
             "not a libvirt",
         ),
         ("<network><name>n</name></network>\n-  <interface/>\n", 2, None, "outside any element"),
+        # A log after the XML: the line where it starts, not where the text ends.
+        ("<network><name>n</name></network>\nINFO started\n", 2, None, "'INFO started'"),
+        (
+            "<network><name>n</name></network>\nINFO a\nINFO b\n\n<network><name>m</name></network>",
+            2,
+            None,
+            "'INFO a'",
+        ),
     ],
 )
 def test_bad_xml_is_one_input_error(text: str, line: int, field: str | None, words: str) -> None:

@@ -118,9 +118,13 @@ def parse_xml(text: str, file: str, *, many: bool = False) -> list[Node]:
     def chars(data: str) -> None:
         top = stack[-1]
         if many and len(stack) == 2 and data.strip():  # directly inside the wrapper
+            # buffer_text hands the whole run over when the next markup starts, and expat
+            # stands there: count back to the run's first line that is not blank.
+            blank = len(data) - len(data.lstrip())
+            line = parser.CurrentLineNumber - data.count("\n") + data.count("\n", 0, blank)
+            first = data.strip().splitlines()[0]
             raise _Refused(
-                f"text outside any element ({data.strip()[:40]!r}): not XML (a diff or a log?)",
-                parser.CurrentLineNumber,
+                f"text outside any element ({first[:40]!r}): not XML (a diff or a log?)", line
             )
         top.text += data
 
