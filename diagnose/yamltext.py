@@ -65,20 +65,23 @@ _Loader.add_implicit_resolver(
 
 
 # A batch's documents repeat the same plain scalars (keys, images, ports): the tag the
-# resolvers' regular expressions give each is remembered, up to a bound.
+# resolvers' regular expressions give each is remembered. Short texts only (every number,
+# boolean and null form is short), up to a bound, forgotten together when it is reached.
 _PLAIN_TAGS: dict[str, str] = {}
 _PLAIN_TAGS_AT_MOST = 20_000
+_PLAIN_TAG_LENGTH = 64
 _base_resolve: Callable[[Any, Any, str, tuple[bool, bool]], str] = yaml.SafeLoader.resolve
 
 
 def _resolve(loader: Any, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
-    if kind is not yaml.ScalarNode or not implicit[0]:
+    if kind is not yaml.ScalarNode or not implicit[0] or len(value) > _PLAIN_TAG_LENGTH:
         return _base_resolve(loader, kind, value, implicit)
     tag = _PLAIN_TAGS.get(value)
     if tag is None:
         tag = _base_resolve(loader, kind, value, implicit)
-        if len(_PLAIN_TAGS) < _PLAIN_TAGS_AT_MOST:
-            _PLAIN_TAGS[value] = tag
+        if len(_PLAIN_TAGS) >= _PLAIN_TAGS_AT_MOST:
+            _PLAIN_TAGS.clear()
+        _PLAIN_TAGS[value] = tag
     return tag
 
 
