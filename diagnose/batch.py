@@ -350,6 +350,7 @@ def _batch_check(path: str, options: CheckOptions) -> FileResult:
 
 
 def _worker_start(collecting: bool) -> None:
+    # Forked while the parent does not collect (see check_many): collect here as usual.
     if collecting:
         gc.enable()
 

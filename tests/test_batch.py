@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from diagnose.batch import CheckOptions, _worker_start, check_many, collect
+from diagnose import batch
+from diagnose.batch import CheckOptions, FileResult, check_many, collect
 from diagnose.cli import app
 from diagnose.config import Config, find_config
 from diagnose.exitcodes import ExitCode
@@ -178,25 +178,34 @@ def test_parallel_jobs_give_the_same_results() -> None:
     assert dump == [[f.model_dump() for f in r.findings] for r in two]
 
 
-def test_parallel_jobs_leave_the_garbage_collector_as_they_found_it() -> None:
-    # The parent stops collecting while results pile up; it must collect again afterwards,
-    # and the workers (which make cyclic garbage on some inputs) must collect throughout.
-    files = sorted(str(p) for p in EXAMPLES.glob("*.yaml"))[:4]
-    assert gc.isenabled()
-    check_many(files, CheckOptions(jobs=2))
+def _gc_state(path: str, options: CheckOptions) -> FileResult:
+    return FileResult(file=path, kind=str(gc.isenabled()))
+
+
+def test_workers_collect_and_the_parent_collects_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The parent stops collecting while results pile up; its workers (some inputs make cyclic
+    # garbage in them) must collect, and the parent again afterwards.
+    monkeypatch.setattr(batch, "_batch_check", _gc_state)  # workers are forked: they see it
+    results = check_many(["a", "b", "c", "d"], CheckOptions(jobs=2))
+    assert [r.kind for r in results] == ["True"] * 4
     assert gc.isenabled()
     gc.disable()
-    try:
-        check_many(files, CheckOptions(jobs=2))
+    try:  # a caller that had stopped collecting is left so
+        check_many(["a", "b"], CheckOptions(jobs=2))
         assert not gc.isenabled()
     finally:
         gc.enable()
-    with ProcessPoolExecutor(1, initializer=_worker_start, initargs=(True,)) as pool:
-        gc.disable()  # as check_many leaves it when it forks the workers
-        try:
-            assert pool.submit(gc.isenabled).result()
-        finally:
-            gc.enable()
+
+
+def test_the_parent_collects_again_after_an_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "_batch_check", _gc_state)
+
+    def stop(n: int, total: int, file: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        check_many(["a", "b", "c", "d"], CheckOptions(jobs=2), progress=stop)
+    assert gc.isenabled()
 
 
 def test_several_files_describe_one_setup(tmp_path: Path) -> None:
