@@ -104,7 +104,15 @@ def _port_text(value: str) -> str | None:
         raise ValueError(str(exc)) from None
 
 
+def _container_port_text(value: str) -> str:
+    text = _port_text(value)
+    if text is None:  # a published port may be left empty (Docker picks one), this may not
+        raise ValueError("the container port is empty")
+    return text
+
+
 PortText = Annotated[str, AfterValidator(_port_text)]
+ContainerPortText = Annotated[str, AfterValidator(_container_port_text)]
 
 
 def _lowered(values: tuple[str, ...]) -> Any:
@@ -480,7 +488,7 @@ class Publish(Model):
 
     host_ip: Address | None = None
     published: PortText | None = Field(None, description="host port or range; empty = ephemeral")
-    target: PortText = Field(description="container port or range")
+    target: ContainerPortText = Field(description="container port or range")
     protocol: Annotated[Proto, BeforeValidator(_lower)] = "tcp"
     text: str | None = Field(None, description="the original -p text", exclude=True)
 

@@ -694,6 +694,12 @@ def test_not_detected(text: str) -> None:
             "docker-compose 1.x",
         ),
         ("services:\n  web:\n    image: x\n    ports: [70000]\n", 4, None, "1 and 65535"),
+        (  # an empty target was an internal error (None where a port was expected)
+            'services:\n  web:\n    image: x\n    ports:\n      - {published: "8080", target: ""}\n',
+            5,
+            "services.web.ports[0].target",
+            "container port is empty",
+        ),
         (
             "services:\n  web:\n    image: x\n    expose: [80, 80-70]\n",
             4,
