@@ -623,9 +623,9 @@ class _Builder:
             mode = "network" if ct.networks else None
         elif raw in ("bridge", "host", "none"):
             mode = raw
-        elif raw.split(":", 1)[0].lower() in ("container", "service"):
+        elif ":" in raw and raw.split(":", 1)[0].lower() in ("container", "service"):
             mode, target = "container", raw.split(":", 1)[1].strip()
-        else:
+        else:  # a network's name: Docker reads `--network container` (no colon) so too
             mode, target = "network", raw
         joined: list[str] = []
         ips: list[str] = []

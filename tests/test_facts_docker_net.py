@@ -42,6 +42,24 @@ def test_container_dns_loopback() -> None:
     assert "dns_loopback" not in by["c"]
 
 
+def test_a_mode_named_container_without_a_colon_is_a_network() -> None:
+    # `--network container` names a network called container (it crashed the facts builder).
+    cts = facts(
+        {
+            "docker": {
+                "containers": [
+                    {"name": "a", "network_mode": "container"},
+                    {"name": "b", "network_mode": "service:a"},
+                ]
+            }
+        },
+        "container",
+    )
+    by = {c["name"]: c for c in cts}
+    assert (by["a"]["mode"], by["a"]["target"]) == ("network", "container")
+    assert (by["b"]["mode"], by["b"]["target"]) == ("container", "a")
+
+
 def test_dns_names_links_and_extra_hosts() -> None:
     data = {
         "docker": {

@@ -81,6 +81,12 @@ def test_a_nic_number_in_other_digits_is_no_nic() -> None:
         "x.vmx",
     )
     assert [a.mode for a in loaded.setup.vms[0].adapters] == ["nat"]
+    # Nor is one written with a leading zero (its settings would be looked up as ethernet1).
+    loaded = load_text(
+        'displayName = "x"\nethernet0.present = "TRUE"\nethernet01.connectionType = "nat"\n',
+        "x.vmx",
+    )
+    assert len(loaded.setup.vms[0].adapters) == 1
 
 
 def test_esx_port_groups_are_networks_of_unknown_mode() -> None:

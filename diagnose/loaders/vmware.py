@@ -87,7 +87,9 @@ def _path_vmnet(file: str) -> str | None:
 # ----------------------------------------------------------------------------------------- vmx
 
 _LINE = re.compile(r"^\s*([^=\s\"#]+)\s*=\s*(.*?)\s*$")
-_NIC_KEY = re.compile(r"ethernet([0-9]+)\.(.+)", re.IGNORECASE)
+# ethernet0. to ethernet9., ethernet10. ...: a number written otherwise (ethernet01) is a key
+# VMware does not read, and its settings could not be found by the number.
+_NIC_KEY = re.compile(r"ethernet(0|[1-9][0-9]*)\.(.+)", re.IGNORECASE)
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 _CONNECTION_TYPES = ("bridged", "nat", "hostonly", "custom", "pvn")
