@@ -19,6 +19,7 @@ from diagnose.batch import CheckOptions, FileResult, check_many, collect
 from diagnose.cli import app
 from diagnose.config import Config, find_config
 from diagnose.exitcodes import ExitCode
+from diagnose.loaders import detect
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -271,9 +272,11 @@ def test_pre_commit_hook_runs_check_on_the_files_it_matches() -> None:
         "deploy/docker-compose.prod.yml",
         "vm/ubuntu.vmx",
         "Vagrantfile",
+        "vm/dev.Vagrantfile",
         "etc/docker/daemon.json",
     ):
         assert files.search(name), name
+        assert detect(name, "") != "setup", name  # netwhy knows it by its name too
     assert not files.search("src/app.py")
 
 

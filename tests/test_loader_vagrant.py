@@ -505,6 +505,7 @@ def test_detected_by_name_and_by_content() -> None:
     # A name ending in Vagrantfile is one too (copies kept side by side, as in the corpus).
     assert detect("team__app__Vagrantfile", "") == "vagrant"
     assert detect("dev.Vagrantfile", "") == "vagrant"
+    assert detect("myvagrantfile", "") != "vagrant"  # a word ending so is no such name
     assert detect("Vagrantfile.local", text) == "vagrant"  # by content
     assert detect("dev.rb", text) == "vagrant"
 

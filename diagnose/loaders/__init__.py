@@ -54,7 +54,9 @@ FORMATS: tuple[Format, ...] = (
     Format("vbox", "virtualbox", (r"[\w .()-]*\.vbox",), "VirtualBox .vbox XML"),
     Format("vboxmanage", "virtualbox", (), "`VBoxManage showvminfo --machinereadable` output"),
     Format("libvirt", "libvirt", (), "libvirt domain and network XML"),
-    Format("vagrant", "vagrant", (r"[\w.-]*Vagrantfile",), "Vagrantfiles (read without Ruby)"),
+    Format(
+        "vagrant", "vagrant", (r"([\w.-]*[._-])?Vagrantfile",), "Vagrantfiles (read without Ruby)"
+    ),
     Format("ip-json", "host_facts", (), "`ip -j addr` / `ip -j route`"),
     Format("iptables", "host_facts", (), "`iptables-save` output"),
     Format("nft-json", "host_facts", (), "`nft -j list ruleset`"),

@@ -77,7 +77,9 @@ _CONTINUE = frozenset({
 })
 # fmt: on
 _ASSIGN = frozenset({"=", "||=", "&&=", "+=", "-="})
-_NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|\d[\d_]*(\.\d[\d_]*)?([eE][+-]?\d+)?")
+_NUMBER = re.compile(
+    r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9][0-9_]*(\.[0-9][0-9_]*)?([eE][+-]?[0-9]+)?"
+)
 _IDENT = re.compile(r"[^\W\d]\w*")  # Ruby names may be any letters: café = 1
 _HEREDOC = re.compile(r"<<([-~]?)([\"'`]?)([A-Za-z_]\w*)\2")
 _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
@@ -88,7 +90,9 @@ _BLOCK_END = re.compile(r"^=end\b[^\n]*", re.M)
 _DATA_END = re.compile(r"__END__[ \t\r]*(\n|$)")
 _BLANKS = re.compile(r"[ \t\r\f\v]+")
 # Characters that can only begin an operator: not a quote, digit, letter, `<` (a heredoc),
-# `@`/`$` (a variable), `:` (a symbol), `/` (a regex) or `%` (a literal).
+# `@`/`$` (a variable), `:` (a symbol), `/` (a regex) or `%` (a literal). _Lexer.token
+# takes them first: a new kind of token starting with one of them (`?a`, `-1`) must be
+# taken out of this set.
 _PLAIN_OP_START = frozenset(".,()[]{}|=+-*&!?;>^~")
 
 
@@ -229,9 +233,7 @@ class _Lexer:
     def token(self, c: str, spaced: bool) -> None:
         s, start, line = self.s, self.i, self.line
         if c in _PLAIN_OP_START:  # the commonest token, and none of the cases below applies
-            m = _OP.match(s, self.i)
-            self.i = m.end() if m else self.i + 1
-            self.add("op", start, line, spaced)
+            self.operator(start, line, spaced)
             return
         if c.isalpha() or c == "_":
             m = _IDENT.match(s, self.i)
@@ -328,7 +330,10 @@ class _Lexer:
                 else:
                     self.add("other", start, line, spaced)
                 return
-        m = _OP.match(s, self.i)
+        self.operator(start, line, spaced)
+
+    def operator(self, start: int, line: int, spaced: bool) -> None:
+        m = _OP.match(self.s, self.i)
         self.i = m.end() if m else self.i + 1
         self.add("op", start, line, spaced)
 
