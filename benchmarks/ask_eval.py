@@ -112,7 +112,7 @@ def lookup(truth: dict[str, Any], key: str) -> Any:
             ]
             if named:
                 node = named[0]
-            elif selector.isdigit() and int(selector) < len(node):
+            elif selector.isascii() and selector.isdigit() and int(selector) < len(node):
                 node = node[int(selector)]
             elif name == "symptoms" and selector == "s1" and node:
                 node = node[0]

@@ -324,6 +324,19 @@ def test_a_bad_answer_at_the_prompt_is_asked_again() -> None:
     assert any("does not fit" in line for line in said)
 
 
+def test_digits_that_are_no_numbers_are_taken_as_text() -> None:
+    # str.isdigit() says yes to "²" and int() no: each of these was an internal error.
+    _, answers, said = _prompt(["²", "quit"])  # a reply at the prompt: not choice 2
+    assert answers == {}
+    assert any("does not fit" in line for line in said)
+    text = "my container web cannot be reached on port 8080"
+    named = ask(text, facts={"docker.containers[²].name": "web"})  # a name, not an index
+    assert isinstance(named, AskResult)
+    with pytest.raises(InputError) as info:
+        ask(text, facts={"symptoms[0].port": "²"})
+    assert "symptoms[0].port" in str(info.value)
+
+
 def test_the_end_of_input_at_the_prompt_ends_the_conversation() -> None:
     """Ctrl-D at the prompt is "quit", not a bug (it was "internal error (EOFError)")."""
     said: list[str] = []

@@ -563,6 +563,19 @@ def test_others_are_not_vagrantfiles() -> None:
             "private_network.ip",
             "not an IP address",
         ),
+        # ² is a digit to str.isdigit() and no number to int(): both were internal errors
+        (
+            'Vagrant.configure("2") do |c|\n  c.vm.network "forwarded_port", guest: "²", host: 1\nend\n',
+            2,
+            "forwarded_port.guest",
+            "not a port",
+        ),
+        (
+            'Vagrant.configure("2") do |c|\n  c.vm.network "private_network", ip: "10.0.0.4", netmask: "²"\nend\n',
+            2,
+            "private_network.ip",
+            "valid netmask",
+        ),
         (
             'Vagrant.configure("2") do |c|\n  c.vm.provision "shell", inline: <<-EOS\n    echo hi\nend\n',
             2,

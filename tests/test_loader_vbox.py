@@ -373,6 +373,15 @@ MACHINE += "</Hardware></Machine></VirtualBox>"
             "Forwarding",
             "proto",
         ),
+        (  # ² is a digit to str.isdigit() and no number to int(): it was an internal error
+            MACHINE.format(
+                '<Adapter slot="0" enabled="true"><NAT>\n<Forwarding proto="1" '
+                'hostport="²²" guestport="22"/></NAT></Adapter>'
+            ),
+            2,
+            "Forwarding",
+            "ports 1-65535",
+        ),
         (MACHINE.format('<Adapter slot="0"/>\n<Adapter slot="0"/>'), 2, "slot", "two"),
         (MACHINE.format('<Adapter slot="0" enabled="perhaps"/>'), 1, "enabled", "boolean"),
         (
