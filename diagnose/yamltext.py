@@ -242,7 +242,15 @@ def _check_duplicates(node: yaml.Node, file: str, visited: set[int] | None = Non
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.startswith("!"):
+                raise InputError(  # `? [a, b]: x`, `!reset [a]: x`, `!reset a: x`
+                    "a key must be a plain name, not a list, a mapping or tagged (a tag such "
+                    "as !reset goes on the value)",
+                    file=file,
+                    line=key_node.start_mark.line + 1,
+                    column=key_node.start_mark.column + 1,
+                )
+            if key_node.value != "<<":
                 line = key_node.start_mark.line + 1
                 if key_node.value in seen:
                     raise _duplicate(key_node, seen[key_node.value], file)

@@ -117,6 +117,22 @@ def test_duplicate_keys_are_refused_with_their_line(text: str, line: int) -> Non
     assert info.value.line == line
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        ("? [a, b]\n: 1\n", 1, 3),
+        ("lan: {subnet: 10.0.0.0/24, !reset dns: [10.0.0.1]}\n", 1, 28),
+        ("host: {os: linux}\n!reset lan: {subnet: 10.0.0.0/24}\n", 2, 1),
+        ("a: 1\n!reset [x]: 2\n", 2, 1),
+    ],
+)
+def test_keys_that_are_not_plain_names_are_refused(text: str, line: int, column: int) -> None:
+    # A tagged list as a key made PyYAML hash a list: an internal error.
+    with pytest.raises(InputError, match="a key must be a plain name") as info:
+        parse(text, "f.yaml")
+    assert (info.value.line, info.value.column) == (line, column)
+
+
 def test_alias_bombs_are_counted_expanded() -> None:
     rows = ["a: &a [x, x, x, x, x, x, x, x, x]"]
     for prev, name in zip("abcde", "bcdef", strict=True):
