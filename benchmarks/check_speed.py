@@ -236,8 +236,13 @@ def measure(generated_count: int = 10_000) -> list[str]:
         "that has checked nothing, as `netwhy check --jobs 2` runs (timed from the call, "
         "after Python's start and imports), each worker builds its own: "
         + "; ".join(
-            f"{name} {count / fresh:,.0f} files/s, {fresh / floor:.1f}× the floor "
-            f"(start-up {max(0.0, fresh - two) * 1e3:,.0f} ms of {fresh * 1e3:,.0f} ms)"
+            f"{name} {count / fresh:,.0f} files/s, {fresh / floor:.1f}× the floor ("
+            + (
+                f"start-up {(fresh - two) * 1e3:,.0f} ms of {fresh * 1e3:,.0f} ms"
+                if fresh > two * 1.05
+                else "no start-up beyond the runs' noise"
+            )
+            + ")"
             for name, count, floor, fresh, two in fresh_rows
         )
         + ".",
