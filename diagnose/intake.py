@@ -32,7 +32,9 @@ DIAL_CUE = (
     r"|访问|连接?|打开|请求|调用)\s*$"
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
-IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w]|\.\d)")
+# ASCII only (Python's \w and \d take in every script): "地址192.168.1.10" holds an address, and
+# "٨٠" is no port a setup can hold.
+IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w]|\.\d)", re.ASCII)
 # Words that follow "container"/"虚拟机" yet are not names.
 NOT_NAMES = {
     "ping", "curl", "wget", "ssh", "telnet", "nc", "scp", "apt", "yum",
@@ -332,6 +334,7 @@ class _Reader:
             r"(?<![\d.:])(\d{1,5})\s*(?:->|→|=>|=|:|到|to)[^\d\n]{0,16}?"
             r"(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5})(?![\d.])",
             text[cue.start() : cue.start() + 120],
+            re.ASCII,
         )
         if pair and all(0 < int(p) < 65536 for p in (pair.group(1), pair.group(3))):
             self.note("forward", f"{pair.group(1)} -> {pair.group(3)}", pair.group(0))
@@ -451,6 +454,7 @@ class _Reader:
             pair = re.search(
                 r"(?<![\d.:])(\d{1,5}) ?(?::|->|→|=>|映射到|转发到|maps? to)[^\d\n]{0,12}?(\d{1,5})(?![\d.])",
                 text,
+                re.ASCII,
             )
             if pair and all(0 < int(p) < 65536 for p in pair.groups()):
                 first["ports"] = [f"{pair.group(1)}:{pair.group(2)}"]

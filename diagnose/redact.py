@@ -135,10 +135,16 @@ _WELL_KNOWN = re.compile(
     r"|kubernetes\.docker\.internal|localhost|localhost\.localdomain"
 )
 
-_IPV4 = r"(?<![\w.])(?P<v4>\d{1,3}(?:\.\d{1,3}){3})(?:/(?P<p4>\d{1,2}))?(?![\w]|\.\d)"
+# Addresses end where ASCII word characters end, as names do below: in "地址192.168.1.10" the
+# address stands next to Chinese text (Python's \w and \d take in every script).
+_IPV4 = (
+    r"(?<![A-Za-z0-9_.])(?P<v4>[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?:/(?P<p4>[0-9]{1,2}))?"
+    r"(?![A-Za-z0-9_]|\.[0-9])"
+)
 _IPV6 = (
-    r"(?<![\w:.])(?P<v6>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}))"
-    r"(?:/(?P<p6>\d{1,3}))?(?![\w:])"
+    r"(?<![A-Za-z0-9_:.])(?P<v6>(?:[0-9A-Fa-f]{0,4}:){2,7}"
+    r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{0,4}))"
+    r"(?:/(?P<p6>[0-9]{1,3}))?(?![A-Za-z0-9_:])"
 )
 _ADDRESS = re.compile(f"{_IPV6}|{_IPV4}")
 _FQDN = re.compile(

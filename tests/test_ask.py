@@ -337,6 +337,15 @@ def test_digits_that_are_no_numbers_are_taken_as_text() -> None:
     assert "symptoms[0].port" in str(info.value)
 
 
+def test_addresses_and_ports_are_read_in_ascii_digits_next_to_chinese() -> None:
+    # "IP是192.168.1.10" holds an address (Python's \w took 是 for part of a word); "٨٠٨٠:٨٠"
+    # is no port mapping a setup can hold (it was copied in, then refused as invalid).
+    read_setup = read("虚拟机IP是192.168.1.10，桥接模式，无法访问局域网").setup
+    assert read_setup["vms"][0]["adapters"][0]["address"].startswith("192.168.1.10")
+    turn = ask("container web published ٨٠٨٠:٨٠ but curl to the host port fails")
+    assert isinstance(turn, AskResult)
+
+
 def test_the_end_of_input_at_the_prompt_ends_the_conversation() -> None:
     """Ctrl-D at the prompt is "quit", not a bug (it was "internal error (EOFError)")."""
     said: list[str] = []

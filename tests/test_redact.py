@@ -195,6 +195,14 @@ def test_kept_values() -> None:
     assert vmware.verdicts[0].path[2].label == "the NAT device of VMnet8"
 
 
+def test_addresses_next_to_chinese_text_are_replaced() -> None:
+    # Python's \w takes in 址 and 是: an address written right after them was left as it was.
+    redactor = Redactor()
+    redactor.learn_addresses(["虚拟机地址192.168.1.10/24，网关是192.168.1.1"])
+    text = redactor.data("虚拟机地址192.168.1.10，网关是192.168.1.1（fe80::1是IPv6）")
+    assert "192.168" not in text and "fe80::1" not in text
+
+
 def test_prose_words_stay_when_a_name_is_one(tmp_path: Path) -> None:
     setup = tmp_path / "app.yaml"
     setup.write_text(
