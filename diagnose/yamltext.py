@@ -243,13 +243,7 @@ def _check_duplicates(node: yaml.Node, file: str, visited: set[int] | None = Non
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.startswith("!"):
-                raise InputError(  # `? [a, b]: x`, `!reset [a]: x`, `!reset a: x`
-                    "a key must be a plain name, not a list, a mapping or tagged (a tag such "
-                    "as !reset goes on the value)",
-                    file=file,
-                    line=key_node.start_mark.line + 1,
-                    column=key_node.start_mark.column + 1,
-                )
+                raise _bad_key(key_node, file)
             if key_node.value != "<<":
                 line = key_node.start_mark.line + 1
                 if key_node.value in seen:
@@ -259,6 +253,18 @@ def _check_duplicates(node: yaml.Node, file: str, visited: set[int] | None = Non
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             _check_duplicates(item, file, visited)
+
+
+def _bad_key(key_node: yaml.Node, file: str) -> InputError:
+    """`? [a, b]: x` or `!reset dns: x`: keys are names (compose reads its tags on values)."""
+    line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+    if isinstance(key_node, yaml.ScalarNode):
+        name, tag = key_node.value, key_node.tag
+        message = f"key {name!r} is tagged {tag}: a tag goes on the value ({name}: {tag} ...)"
+        return InputError(message, file=file, line=line, column=column, field=name)
+    return InputError(
+        "a key must be a name, not a list or a mapping", file=file, line=line, column=column
+    )
 
 
 def _duplicate(key_node: yaml.Node, first: int, file: str) -> InputError:
