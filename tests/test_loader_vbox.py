@@ -496,3 +496,9 @@ def test_corpus_virtualbox_files_load_and_give_no_false_alarm() -> None:
     assert _dump(hostonly)["vm_networks"][0]["host_address"] == "192.168.56.1/24"
     dhcp = load_file(next(folder.glob("*list-dhcpservers*")))
     assert _dump(dhcp)["host"] == {"os": "windows"}  # "VirtualBox Host-Only Ethernet Adapter"
+
+
+def test_a_nic_number_with_a_leading_zero_is_not_read_as_another() -> None:
+    # VBoxManage prints nic1..nic8: nic01 was read as nic1 (and its settings from natnet1...).
+    loaded = load_text('name="vm"\nUUID="1"\nnic1="nat"\nnic01="bridged"\n', "vm.txt", "vboxmanage")
+    assert [a.mode for a in loaded.setup.vms[0].adapters] == ["nat"]

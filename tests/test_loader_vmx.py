@@ -87,6 +87,10 @@ def test_a_nic_number_in_other_digits_is_no_nic() -> None:
         "x.vmx",
     )
     assert len(loaded.setup.vms[0].adapters) == 1
+    assert (
+        "line 3: ethernet01 is no NIC VMware reads (its numbers have no leading zero): "
+        "its settings are left out"
+    ) in loaded.notes
 
 
 def test_esx_port_groups_are_networks_of_unknown_mode() -> None:

@@ -527,7 +527,7 @@ def _load_showvminfo(text: str, file: str, kind: str) -> Loaded:
     current: dict[str, Any] | None = None  # the NAT adapter that Forwarding(i) lines follow
     current_path = ""
     for key, value, line in pairs:
-        m = re.fullmatch(r"nic([0-9]+)", key)
+        m = re.fullmatch(r"nic([1-9][0-9]*)", key)  # as VBoxManage prints them: nic1..nic8
         if m:
             n = int(m.group(1))
             if value not in _NIC_KINDS:

@@ -90,6 +90,7 @@ _LINE = re.compile(r"^\s*([^=\s\"#]+)\s*=\s*(.*?)\s*$")
 # ethernet0. to ethernet9., ethernet10. ...: a number written otherwise (ethernet01) is a key
 # VMware does not read, and its settings could not be found by the number.
 _NIC_KEY = re.compile(r"ethernet(0|[1-9][0-9]*)\.(.+)", re.IGNORECASE)
+_ODD_NIC_KEY = re.compile(r"(ethernet0[0-9]+)\.", re.IGNORECASE)
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 _CONNECTION_TYPES = ("bridged", "nat", "hostonly", "custom", "pvn")
@@ -181,6 +182,15 @@ def _load_vmx(text: str, file: str, kind: str) -> Loaded:
         vm["os"] = os
     builder.append("vms", vm, at=vmx.line("displayName") or 1)
     builder.place("vms[0].name", vmx.line("displayName"))
+    odd: dict[str, int] = {}
+    for key, (_, line) in vmx.values.items():
+        if m := _ODD_NIC_KEY.match(key):
+            odd.setdefault(m.group(1), line)
+    for nic, line in odd.items():
+        builder.notes.append(
+            f"line {line}: {nic} is no NIC VMware reads (its numbers have no leading zero): "
+            "its settings are left out"
+        )
     adapters: list[dict[str, Any]] = []
     networks: dict[str, tuple[str, int]] = {}  # port groups named by the NICs -> (name, line)
     for n in vmx.nics():
