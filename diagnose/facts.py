@@ -623,9 +623,9 @@ class _Builder:
             mode = "network" if ct.networks else None
         elif raw in ("bridge", "host", "none"):
             mode = raw
-        elif ":" in raw and raw.split(":", 1)[0].lower() in ("container", "service"):
-            mode, target = "container", raw.split(":", 1)[1].strip()
-        else:  # a network's name: Docker reads `--network container` (no colon) so too
+        elif (parts := raw.partition(":"))[1] and parts[0] in ("container", "service"):
+            mode, target = "container", parts[2].strip()
+        else:  # a network's name: Docker reads `--network container` or `Container:x` so too
             mode, target = "network", raw
         joined: list[str] = []
         ips: list[str] = []

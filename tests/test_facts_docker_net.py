@@ -50,6 +50,7 @@ def test_a_mode_named_container_without_a_colon_is_a_network() -> None:
                 "containers": [
                     {"name": "a", "network_mode": "container"},
                     {"name": "b", "network_mode": "service:a"},
+                    {"name": "c", "network_mode": "Container:a"},  # Docker: case counts
                 ]
             }
         },
@@ -58,6 +59,7 @@ def test_a_mode_named_container_without_a_colon_is_a_network() -> None:
     by = {c["name"]: c for c in cts}
     assert (by["a"]["mode"], by["a"]["target"]) == ("network", "container")
     assert (by["b"]["mode"], by["b"]["target"]) == ("container", "a")
+    assert (by["c"]["mode"], by["c"]["target"]) == ("network", "Container:a")
 
 
 def test_dns_names_links_and_extra_hosts() -> None:
