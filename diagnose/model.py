@@ -104,6 +104,7 @@ def _port_text(value: str) -> str | None:
         raise ValueError(str(exc)) from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _container_port_text(value: str) -> str:
     text = _port_text(value)
     if text is None:  # a published port may be left empty (Docker picks one), this may not
@@ -111,7 +112,7 @@ def _container_port_text(value: str) -> str:
     return text
 
 
-PortText = Annotated[str, AfterValidator(_port_text)]
+PortText = Annotated[str, AfterValidator(_port_text)]  # text in; None out when empty
 ContainerPortText = Annotated[str, AfterValidator(_container_port_text)]
 
 

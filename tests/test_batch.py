@@ -273,11 +273,13 @@ def test_pre_commit_hook_runs_check_on_the_files_it_matches() -> None:
         "vm/ubuntu.vmx",
         "Vagrantfile",
         "vm/dev.Vagrantfile",
+        "vm/dev.vagrantfile",
         "etc/docker/daemon.json",
     ):
         assert files.search(name), name
         assert detect(name, "") != "setup", name  # netwhy knows it by its name too
-    assert not files.search("src/app.py")
+    for name in ("src/app.py", "vm/myVagrantfile", "docs/Vagrantfile.md"):
+        assert not files.search(name), name
 
 
 def test_a_batch_reports_findings_and_verdicts_without_the_trace(tmp_path: Path) -> None:
