@@ -619,12 +619,13 @@ class _Builder:
         raw = ct.network_mode
         mode: str | None
         target: str | None = None
+        kind, colon, owner = (raw or "").partition(":")
         if raw is None:
             mode = "network" if ct.networks else None
         elif raw in ("bridge", "host", "none"):
             mode = raw
-        elif (parts := raw.partition(":"))[1] and parts[0] in ("container", "service"):
-            mode, target = "container", parts[2].strip()
+        elif colon and kind in ("container", "service"):
+            mode, target = "container", owner.strip()
         else:  # a network's name: Docker reads `--network container` or `Container:x` so too
             mode, target = "network", raw
         joined: list[str] = []

@@ -1281,8 +1281,8 @@ class _Adapters:
         ports = {}
         for key in ("host", "guest"):
             v = values[key]
-            if isinstance(v, str) and v.strip().isascii() and v.strip().isdigit():
-                v = int(v)
+            if isinstance(v, str) and (digits := v.strip()).isascii() and digits.isdigit():
+                v = int(digits)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 65535:
                 raise self.build.fail(
                     f"{key} port {values[key]!r} is not a port (1-65535)",

@@ -168,6 +168,14 @@ class _Vmx:
         found = {int(m.group(1)) for key in self.values if (m := _NIC_KEY.fullmatch(key))}
         return sorted(found)
 
+    def misnumbered_nics(self) -> dict[str, int]:
+        """ethernet01... -> the line of its first key: NICs VMware does not read."""
+        found: dict[str, int] = {}
+        for key, (_, line) in self.values.items():
+            if m := _ODD_NIC_KEY.match(key):
+                found.setdefault(m.group(1), line)
+        return found
+
 
 def _load_vmx(text: str, file: str, kind: str) -> Loaded:
     vmx = _Vmx(text, file)
@@ -182,11 +190,7 @@ def _load_vmx(text: str, file: str, kind: str) -> Loaded:
         vm["os"] = os
     builder.append("vms", vm, at=vmx.line("displayName") or 1)
     builder.place("vms[0].name", vmx.line("displayName"))
-    odd: dict[str, int] = {}
-    for key, (_, line) in vmx.values.items():
-        if m := _ODD_NIC_KEY.match(key):
-            odd.setdefault(m.group(1), line)
-    for nic, line in odd.items():
+    for nic, line in vmx.misnumbered_nics().items():
         builder.notes.append(
             f"line {line}: {nic} is no NIC VMware reads (its numbers have no leading zero): "
             "its settings are left out"
