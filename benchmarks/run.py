@@ -257,8 +257,9 @@ def main() -> None:
         "",
         "- A run compiles only the rules that can fire for its facts: diagnose/relevance.py "
         "reads the rules' constant tests against the facts and what the live rules derive. "
-        "Each set of live rules is compiled once (a few ms) and kept; a set met only once "
-        "borrows a kept ruleset that holds it, or the whole catalogue.",
+        "Each set of live rules is compiled once (about 0.07 ms a rule) and kept; a set met "
+        "only once borrows a kept ruleset that holds it, else gets its own until such sets "
+        "come to half the catalogue, and then borrows the whole catalogue (25 ms to compile).",
         "- One durable-rules session per compiled ruleset is reused: a new one costs the "
         "allocation of its state, page by page, so after each run its facts are retracted "
         "(phase facts first, so no negation fires).",
