@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
 import stat
@@ -116,6 +117,12 @@ if hasattr(yaml, "CSafeLoader"):
 
     class _CLoader(yaml.CSafeLoader):
         """CSafeLoader with _Loader's resolvers and tags."""
+
+        # libyaml's composer calls these two around every node for path resolvers, which
+        # netwhy has none of: a C function that does nothing costs less than PyYAML's
+        # Python one that returns at once (a compose file has some 40 nodes).
+        descend_resolver = staticmethod(operator.is_)  # type: ignore[assignment]
+        ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]
 
     _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
     _CLoader.resolve = _resolve  # type: ignore[method-assign]
