@@ -184,8 +184,9 @@ class Relevance:
         # Per kind, each pattern as (rule, position in the rule, tests on the shape's values).
         self._patterns: dict[str, list[tuple[str, int, list[Test]]]] = {}
         position: dict[str, int] = {}
+        indexes = {k: {name: i for i, name in enumerate(v)} for k, v in self.fields.items()}
         for rule_id, kind, tests in patterns:
-            index = {name: i for i, name in enumerate(self.fields[kind])}
+            index = indexes[kind]
             n = position.get(rule_id, 0)
             position[rule_id] = n + 1
             compiled = [(index[name], op, arg) for name, op, arg in tests]
