@@ -93,6 +93,9 @@ def _scalar(value: Any) -> Any:
     return text
 
 
+MAX_INDEX_GAP = 16
+
+
 def _item(items: list[Any], selector: str, keyed: str) -> dict[str, Any]:
     """The list entry a `[selector]` names: by name (id for symptoms), else by index."""
     for entry in items:
@@ -107,6 +110,12 @@ def _item(items: list[Any], selector: str, keyed: str) -> dict[str, Any]:
         and selector.isdigit()
         and not any(isinstance(e, dict) and "name" in e for e in items)
     ):
+        # Past the end, an index makes empty entries up to it (the second adapter of a VM
+        # told of before the first); a far one would make millions.
+        if len(selector) > 4 or int(selector) > len(items) + MAX_INDEX_GAP:
+            raise ValueError(
+                f"[{selector[:20]}] is far past the end of a list of {len(items)} entries"
+            )
         index = int(selector)
         while len(items) <= index:
             items.append({})
