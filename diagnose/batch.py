@@ -286,6 +286,8 @@ def _check(path: str, load: Callable[[], Loaded], options: CheckOptions) -> File
         result.input_error = True
         _apply(result, [_input_finding(exc, path, rule)], [], options)
         return result
+    except Exception as exc:
+        return _failed(result, exc, options)
     try:
         return check_loaded(loaded, path, options)
     except (EngineError, RuleError) as exc:  # a bug or a bad user rule: still one line
@@ -296,6 +298,28 @@ def _check(path: str, load: Callable[[], Loaded], options: CheckOptions) -> File
             result, [_input_finding(InputError(str(exc), file=path), path, INVALID)], [], options
         )
         return result
+    except Exception as exc:
+        result.kind = loaded.kind
+        return _failed(result, exc, options)
+
+
+def _failed(result: FileResult, exc: Exception, options: CheckOptions) -> FileResult:
+    """A bug of netwhy's met on one input: that input's error, so the batch goes on (and the
+    run still exits 2); NETWHY_DEBUG=1 lets it through with its traceback."""
+    if os.environ.get("NETWHY_DEBUG"):
+        raise exc
+    message = (
+        f"netwhy failed on this file, a bug of netwhy's ({type(exc).__name__}: {exc}); "
+        "NETWHY_DEBUG=1 shows where"
+    )
+    result.input_error = True
+    _apply(
+        result,
+        [_input_finding(InputError(message, file=result.file), result.file, INVALID)],
+        [],
+        options,
+    )
+    return result
 
 
 def check_loaded(loaded: Loaded, file: str, options: CheckOptions) -> FileResult:

@@ -19,6 +19,7 @@ from diagnose import intake
 from diagnose.errors import InputError
 from diagnose.intake import Recognised
 from diagnose.report import Out, Question, Report, TraceEntry
+from diagnose.yamltext import value_problem
 
 
 class AskQuestion(Out):
@@ -85,6 +86,10 @@ def _scalar(value: Any) -> Any:
             return yaml.safe_load(text)
         except yaml.YAMLError:
             return text
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+        except ValueError as exc:  # an int of more digits than Python reads, a date that is none
+            raise ValueError(value_problem(exc)) from None
     low = text.lower()
     if low in ("true", "yes", "on"):
         return True
@@ -218,11 +223,19 @@ def _apply(setup: dict[str, Any], key: str, value: Any, where: str) -> None:
         load_setup(trial)  # first: the renames below read the entries as the schema has them
         _follow_renames(trial)
     except ValueError as exc:
-        raise InputError(f"{value!r} does not fit: {exc}", file=where, field=key) from None
+        raise InputError(f"{_shown(value)} does not fit: {exc}", file=where, field=key) from None
     except InputError as exc:
-        raise InputError(f"{value!r} does not fit: {exc.message}", file=where, field=key) from None
+        raise InputError(
+            f"{_shown(value)} does not fit: {exc.message}", file=where, field=key
+        ) from None
     setup.clear()
     setup.update(trial)
+
+
+def _shown(value: Any) -> str:
+    """A value as an error quotes it: its start, if long."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 # ----------------------------------------------------------------------------- the turn

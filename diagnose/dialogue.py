@@ -14,7 +14,7 @@ import yaml
 
 from diagnose.conversation import AskQuestion, AskResult, ask, how, replied
 from diagnose.errors import InputError
-from diagnose.yamltext import read_text
+from diagnose.yamltext import read_text, value_problem
 
 
 def _word(key: str, lang: str) -> str:
@@ -36,6 +36,10 @@ def load_answers(path: str) -> dict[str, Any]:
             file=path,
             line=mark.line + 1 if mark else None,
         ) from None
+    except RecursionError:
+        raise InputError("not valid YAML/JSON: nested too deeply", file=path) from None
+    except ValueError as exc:  # e.g. an int of more digits than Python reads (4,300)
+        raise InputError(f"not valid YAML/JSON: {value_problem(exc)}", file=path) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -48,6 +48,8 @@ def parse_port_range(text: str, what: str) -> PortRange:
         raise PortSyntaxError(
             f"invalid {what} {text!r}: expected a number or a range like 8000-8010"
         )
+    if max(len(m.group(1)), len(m.group(2) or "")) > 9:  # out of range; int() refuses 4,300+
+        raise PortSyntaxError(f"invalid {what} {text[:40]!r}: ports run from 1 to {MAX_PORT}")
     start = int(m.group(1))
     end = int(m.group(2)) if m.group(2) else start
     for port in (start, end):

@@ -373,6 +373,26 @@ def _json_positions(text: str) -> dict[PathKey, tuple[int, int]]:
     return lines
 
 
+_LONG_NUMBER = re.compile(r"[0-9][0-9_]{4000,}")
+
+
+def value_problem(exc: ValueError) -> str:
+    """What a ValueError met while building a parsed value says, in the project's words:
+    Python reads no int of more than 4,300 digits, and says so in its own."""
+    if "integer string conversion" in str(exc):
+        return "a number of thousands of digits: not a value netwhy reads"
+    return str(exc)
+
+
+def _value_error(exc: ValueError, text: str, file: str, syntax: str) -> InputError:
+    """A value the parser could not build; for a long number, its line."""
+    m = _LONG_NUMBER.search(text)
+    if m is None:
+        return InputError(f"malformed {syntax}: {value_problem(exc)}", file=file)
+    line = text.count("\n", 0, m.start()) + 1
+    return InputError(value_problem(exc), file=file, line=line)
+
+
 def parse(text: str, file: str) -> Document:
     """Parse YAML (JSON included) into a Document; malformed text raises InputError."""
     if not text.strip():
@@ -386,6 +406,8 @@ def parse(text: str, file: str) -> Document:
             ) from None
         except RecursionError:
             raise InputError("malformed JSON: nested too deeply", file=file) from None
+        except ValueError as exc:  # Python's limit on the digits of an int
+            raise _value_error(exc, text, file, "JSON") from None
         return Document(data, file, _json_positions(text))
     loader = (_FastLoader or _Loader)(text)
     try:
@@ -421,6 +443,8 @@ def parse(text: str, file: str) -> Document:
         raise InputError(f"malformed YAML: {exc}", file=file) from None
     except RecursionError:
         raise InputError("malformed YAML: nested too deeply", file=file) from None
+    except ValueError as exc:  # an int of too many digits, a date that is none (2024-13-45)
+        raise _value_error(exc, text, file, "YAML") from None
     finally:
         loader.dispose()
     if plain:

@@ -27,7 +27,7 @@ from typing import Any
 from diagnose.errors import InputError
 from diagnose.loaders.base import Builder, Loaded, LoadOptions
 from diagnose.report import Location
-from diagnose.yamltext import Document, PathKey, parse
+from diagnose.yamltext import Document, PathKey, parse, value_problem
 
 # ------------------------------------------------------------------------------- detection
 
@@ -217,6 +217,8 @@ class _IpJson:
                 raise InputError(
                     f"malformed JSON: {exc.msg}", file=self.file, line=exc.lineno, column=exc.colno
                 ) from None
+            except ValueError as exc:  # an int of more digits than Python reads
+                raise InputError(f"malformed JSON: {value_problem(exc)}", file=self.file) from None
             except RecursionError:
                 raise InputError("malformed JSON: nested too deeply", file=self.file) from None
             doc = parse(self.text[i:end], self.file)

@@ -284,7 +284,8 @@ class _Lexer:
             try:
                 number = float(text) if (m.group(1) or m.group(2)) else int(text, 0)
             except ValueError:
-                if not re.fullmatch(r"0[0-7]+", text):  # Ruby: 024 is octal, 09 an error
+                # Ruby: 024 is octal, 09 an error; Python refuses 4,300 digits and more
+                if not re.fullmatch(r"0[0-7]{1,4000}", text):
                     raise self.fail(f"{text!r} is not a number", line) from None
                 number = int(text, 8)
             self.add("num", start, line, spaced, number)
@@ -1108,7 +1109,7 @@ def _prefix(netmask: Any) -> int | None:
     if isinstance(netmask, str):
         text = netmask.strip().lstrip("/")
         if text.isascii() and text.isdigit():
-            return int(text)
+            return int(text) if len(text) <= 9 else None
         try:
             return ipaddress.IPv4Network(f"0.0.0.0/{text}").prefixlen
         except ValueError:
@@ -1281,7 +1282,8 @@ class _Adapters:
         ports = {}
         for key in ("host", "guest"):
             v = values[key]
-            if isinstance(v, str) and (digits := v.strip()).isascii() and digits.isdigit():
+            digits = v.strip() if isinstance(v, str) else ""
+            if digits.isascii() and digits.isdigit() and len(digits) <= 9:
                 v = int(digits)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 65535:
                 raise self.build.fail(
@@ -1499,7 +1501,7 @@ class _Adapters:
                 r"--nic\d+|--(hostonlyadapter|intnet|bridgeadapter|nat-network)\d+", item
             ):
                 self.build.note(f"line {line}: VBoxManage `{item}` changes an adapter: not read")
-            m = re.fullmatch(r"--natpf([0-9]+)", item)
+            m = re.fullmatch(r"--natpf([0-9]{1,9})", item)
             if not m or k + 1 >= len(items):
                 continue
             spec = items[k + 1]

@@ -120,7 +120,7 @@ def _windows_hostonly(name: str) -> bool:
 
 def _version(root: Node, file: str) -> tuple[int, int]:
     raw = root.attrs.get("version", "")
-    m = re.match(r"([0-9]+)\.([0-9]+)", raw)
+    m = re.match(r"([0-9]{1,9})\.([0-9]{1,9})", raw)
     if m is None:
         raise InputError(
             f"<VirtualBox version={raw!r}>: not a settings version such as 1.16-linux",
@@ -293,7 +293,8 @@ def _xml_rule(rule: Node, file: str) -> str | None:
     host_port = rule.attrs.get("hostport", "")
     guest_port = rule.attrs.get("guestport", "")
     ports_ok = all(
-        p.isascii() and p.isdigit() and 0 < int(p) <= 65535 for p in (host_port, guest_port)
+        p.isascii() and p.isdigit() and len(p) <= 5 and 0 < int(p) <= 65535
+        for p in (host_port, guest_port)
     )
     if proto is None or not ports_ok:
         raise InputError(
@@ -527,7 +528,7 @@ def _load_showvminfo(text: str, file: str, kind: str) -> Loaded:
     current: dict[str, Any] | None = None  # the NAT adapter that Forwarding(i) lines follow
     current_path = ""
     for key, value, line in pairs:
-        m = re.fullmatch(r"nic([1-9][0-9]*)", key)  # as VBoxManage prints them: nic1..nic8
+        m = re.fullmatch(r"nic([1-9][0-9]{0,8})", key)  # as VBoxManage prints them: nic1..nic8
         if m:
             n = int(m.group(1))
             if value not in _NIC_KINDS:
@@ -796,8 +797,8 @@ def _natnet_block(builder: Builder, block: _Block, file: str, taken: set[str]) -
 
 
 _LIST_RULE = re.compile(
-    r"^(?P<name>.*):(?P<proto>tcp|udp):\[(?P<hip>[^\]]*)\]:(?P<hport>[0-9]+):"
-    r"\[(?P<gip>[^\]]*)\]:(?P<gport>[0-9]+)$"
+    r"^(?P<name>.*):(?P<proto>tcp|udp):\[(?P<hip>[^\]]*)\]:(?P<hport>[0-9]{1,9}):"
+    r"\[(?P<gip>[^\]]*)\]:(?P<gport>[0-9]{1,9})$"
 )
 
 

@@ -71,7 +71,7 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
 
 def vmnet_name(raw: str) -> str | None:
     """vmnet8, VMnet8, /dev/vmnet8 -> VMnet8 (the spelling the rules join on)."""
-    m = re.fullmatch(r"(?:/dev/)?vmnet([0-9]+)", raw.strip(), re.IGNORECASE)
+    m = re.fullmatch(r"(?:/dev/)?vmnet([0-9]{1,9})", raw.strip(), re.IGNORECASE)
     return f"VMnet{int(m.group(1))}" if m else None
 
 
@@ -89,7 +89,7 @@ def _path_vmnet(file: str) -> str | None:
 _LINE = re.compile(r"^\s*([^=\s\"#]+)\s*=\s*(.*?)\s*$")
 # ethernet0. to ethernet9., ethernet10. ...: a number written otherwise (ethernet01) is a key
 # VMware does not read, and its settings could not be found by the number.
-_NIC_KEY = re.compile(r"ethernet(0|[1-9][0-9]*)\.(.+)", re.IGNORECASE)
+_NIC_KEY = re.compile(r"ethernet(0|[1-9][0-9]{0,8})\.(.+)", re.IGNORECASE)
 _ODD_NIC_KEY = re.compile(r"(ethernet0[0-9]+)\.", re.IGNORECASE)
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -348,7 +348,7 @@ def _guest_os(raw: str | None) -> str | None:
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 _KEYVAL = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$")
-_FORWARD_TARGET = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3})\s*:\s*([0-9]+)")
+_FORWARD_TARGET = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3})\s*:\s*([0-9]{1,5})")
 
 
 def _strip_comment(raw: str) -> str:
@@ -459,7 +459,7 @@ def _nat_address(
 def _forward(key: str, value: str, proto: str, file: str, line: int) -> str:
     """`8080 = 192.168.80.128:80` in [incomingtcp] / [incomingudp]."""
     target = _FORWARD_TARGET.fullmatch(value)
-    port_ok = key.isascii() and key.isdigit() and 0 < int(key) <= 65535
+    port_ok = key.isascii() and key.isdigit() and len(key) <= 5 and 0 < int(key) <= 65535
     if not port_ok or target is None or not 0 < int(target.group(2)) <= 65535:
         raise InputError(
             f"{key} = {value}: a port forward is HOSTPORT = GUESTIP:GUESTPORT, "
@@ -544,7 +544,7 @@ def _dhcp_statements(text: str, file: str) -> list[_Stmt]:
     return top
 
 
-_SEGMENT = re.compile(r"virtual ethernet segment ([0-9]+)", re.IGNORECASE)
+_SEGMENT = re.compile(r"virtual ethernet segment ([0-9]{1,9})\b", re.IGNORECASE)
 _OPERATING = re.compile(r"operating on (vmnet\d+)", re.IGNORECASE)
 
 
