@@ -7,6 +7,7 @@ from pathlib import Path
 
 from diagnose.diagnosis import diagnose
 from diagnose.errors import InputError
+from diagnose.languages import LANGUAGES
 from diagnose.loading import SetupSource, load_setup
 from diagnose.report import Report
 
@@ -19,17 +20,24 @@ def _source_name(source: SetupSource) -> str | None:
     return None
 
 
+def _known_lang(lang: str) -> None:
+    if lang not in LANGUAGES:
+        raise InputError(f"unknown language {lang!r}; one of: {', '.join(LANGUAGES)}", field="lang")
+
+
 def check(setup: SetupSource, *, rules: Sequence[str] = (), lang: str = "en") -> Report:
     """Findings on a whole setup: what is wrong or risky. Symptoms, if any, get verdicts too.
 
     `setup` is a Setup, a dict, a path, or YAML/JSON text; `rules` adds folders of rules.
     """
+    _known_lang(lang)
     model = load_setup(setup)
     return diagnose(model, rule_dirs=tuple(rules), lang=lang, source=_source_name(setup))
 
 
 def why(setup: SetupSource, *, rules: Sequence[str] = (), lang: str = "en") -> Report:
     """Verdicts for each symptom of a setup: reachable, blocked or unknown, with the path."""
+    _known_lang(lang)
     model = load_setup(setup)
     if not model.symptoms:
         raise InputError(

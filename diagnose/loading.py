@@ -97,7 +97,7 @@ def load_setup(source: SetupSource, *, name: str = "<setup>") -> Setup:
     if isinstance(source, str):
         one_line = "\n" not in source and len(source) < 4096
         if one_line and (
-            source == "-" or Path(source).suffix.lower() in _SUFFIXES or Path(source).exists()
+            source == "-" or Path(source).suffix.lower() in _SUFFIXES or _exists(source)
         ):
             return load_path(source)
         return load_text(source, name)
@@ -105,3 +105,11 @@ def load_setup(source: SetupSource, *, name: str = "<setup>") -> Setup:
 
 
 _SUFFIXES = {".yaml", ".yml", ".json"}
+
+
+def _exists(name: str) -> bool:
+    """Whether a text names an existing file (a lone surrogate or a NUL names none)."""
+    try:
+        return Path(name).exists()
+    except (OSError, ValueError):
+        return False

@@ -373,6 +373,24 @@ def _json_positions(text: str) -> dict[PathKey, tuple[int, int]]:
     return lines
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_surrogates(value: str, file: str, text: str) -> None:
+    """Refuse text holding a lone UTF-16 surrogate (from a JSON escape, or a caller's string):
+    no encoding writes it, and every later step (facts, output) would fail on it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        m = _SURROGATE_ESCAPE.search(text) or re.search("[\ud800-\udfff]", text)
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        raise InputError(
+            "a lone UTF-16 surrogate (such as \\ud800 without its pair): not a character",
+            file=file,
+            line=line,
+        ) from None
+
+
 _LONG_NUMBER = re.compile(r"[0-9][0-9_]{4000,}")
 
 
@@ -397,6 +415,8 @@ def parse(text: str, file: str) -> Document:
     """Parse YAML (JSON included) into a Document; malformed text raises InputError."""
     if not text.strip():
         raise InputError("empty file", file=file)
+    if not text.isascii():
+        _refuse_surrogates(text, file, text)
     if text.lstrip().startswith(("{", "[")):
         try:
             data = json.loads(text)
@@ -408,6 +428,8 @@ def parse(text: str, file: str) -> Document:
             raise InputError("malformed JSON: nested too deeply", file=file) from None
         except ValueError as exc:  # Python's limit on the digits of an int
             raise _value_error(exc, text, file, "JSON") from None
+        if _SURROGATE_ESCAPE.search(text):  # "\ud800" alone is no character: nothing encodes it
+            _refuse_surrogates(json.dumps(data, ensure_ascii=False), file, text)
         return Document(data, file, _json_positions(text))
     loader = (_FastLoader or _Loader)(text)
     try:

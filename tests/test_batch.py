@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from diagnose import batch
-from diagnose.batch import CheckOptions, FileResult, check_many, collect
+from diagnose.batch import CheckOptions, FileResult, check_file, check_many, collect
 from diagnose.cli import app
 from diagnose.config import Config, find_config
 from diagnose.exitcodes import ExitCode
@@ -96,6 +96,29 @@ def test_inline_suppression_with_a_reason(tmp_path: Path) -> None:
     assert [f["rule"] for f in file["findings"]] == []
     assert file["suppressed"][0]["finding"]["rule"] == "DM006"
     assert file["suppressed"][0]["suppression"]["reason"].startswith("the mapping")
+
+
+RUN_HOST = "{comment}docker run -d --network host -p 8080:80 nginx\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # str.splitlines also breaks at form feeds, NEL, U+2028...: the reader of scripts
+        # does not.
+        ("deploy.sh", "# page break\x0c\x0c\n" + RUN_HOST),
+        ("deploy.sh", "echo a\u2028b\n" + RUN_HOST),
+    ],
+)
+def test_a_suppression_is_on_the_line_the_files_reader_counts(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    comment = "# netwhy: ignore[DM006] the mapping documents the port\n"
+    path = tmp_path / name
+    path.write_bytes(text.format(comment=comment).encode())
+    result = check_file(str(path), CheckOptions())
+    assert "DM006" not in [f.rule for f in result.findings], result.findings
+    assert [f.rule for f, _ in result.suppressed] == ["DM006"]
 
 
 def test_a_suppression_without_reason_or_with_a_bad_id_is_reported(tmp_path: Path) -> None:

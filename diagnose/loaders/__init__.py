@@ -136,12 +136,25 @@ _SUPPRESS = re.compile(
 _RULE_ID = re.compile(r"^[A-Z]{2}\d{3}$")
 
 
+# Lines numbered as each format's reader numbers them (a finding's line and its suppression's
+# must agree): expat breaks lines at \n and \r, the script and Vagrantfile readers at \n only;
+# the others as str.splitlines (libyaml refuses the control characters where they differ).
+_XML_BREAKS = re.compile("\r\n|[\r\n]")
+_LINE_BREAKS = {
+    "vbox": _XML_BREAKS,
+    "libvirt": _XML_BREAKS,
+    "docker-run": re.compile("\n"),
+    "vagrant": re.compile("\n"),
+}
+_OTHER_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
 def scan_suppressions(text: str, name: str, kind: str) -> list[Suppression]:
     """Every suppression comment of a text format (JSON has no comments)."""
     if kind in ("docker-inspect", "ip-json", "nft-json", "daemon-json") or "netwhy" not in text:
         return []
     out = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_LINE_BREAKS.get(kind, _OTHER_BREAKS).split(text), start=1):
         m = _SUPPRESS.search(line)
         if m is None:
             continue

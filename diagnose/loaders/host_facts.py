@@ -359,6 +359,9 @@ class _IpJson:
                 if isinstance(hops, list)
                 else [(item.get("dev"), item.get("gateway"))]
             )
+            if not paths:  # `ip` prints none such; an edited file may hold one
+                self.b.notes.append(f"route {dst}: nexthops holds no hop: left out")
+                continue
             if dst == "default" or dst in ("0.0.0.0/1", "128.0.0.0/1"):
                 # the default route (or OpenVPN's def1 pair, a default route in two halves)
                 metric = item.get("metric", 0)

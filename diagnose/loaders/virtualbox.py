@@ -342,6 +342,18 @@ def _global(builder: Builder, glob: Node, file: str) -> None:
         i = list(networks).index(name)
         if nat.attrs.get("network"):
             net["subnet"] = _subnet(nat.attrs["network"], file, nat.line)
+            if (
+                "/" not in nat.attrs["network"]
+                or ipaddress.ip_network(net["subnet"]).prefixlen > 30
+            ):
+                # VirtualBox writes a CIDR with room for its gateway, DHCP server and guests
+                raise InputError(
+                    f"network={nat.attrs['network']!r}: a NAT network is a subnet with its "
+                    "prefix and room for guests, such as 10.0.2.0/24",
+                    file=file,
+                    line=nat.line,
+                    field="network",
+                )
             builder.place(f"vm_networks[{i}].subnet", nat.line)
             # The VirtualBox manual (6.4, "Network Address Translation Service"): "the gateway
             # will be assigned the address 192.168.15.1, the address following the interface

@@ -1,0 +1,78 @@
+"""Inputs a fuzzer found crashing netwhy: each is now one clear error, or read with a note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from diagnose import api
+from diagnose.batch import CheckOptions, check_text
+from diagnose.conversation import ask
+from diagnose.errors import InputError
+from diagnose.yamltext import parse
+
+
+def test_a_lone_surrogate_escape_in_json_is_refused_with_its_line() -> None:
+    # json.loads makes "\ud800" a str no encoding can write: facts and output failed on it.
+    with pytest.raises(InputError) as caught:
+        parse('{"Id":\n"\\ud800","HostConfig":{}}', "c.json")
+    assert caught.value.line == 2 and "surrogate" in caught.value.message
+    assert parse('{"a": "\\ud83d\\ude00 \\u003c"}', "c.json").data == {"a": "\U0001f600 <"}
+    result = check_text('[{"Id":"\\udc00","HostConfig":{}}]', "inspect.json", CheckOptions())
+    assert [f.rule for f in result.findings] == ["IN002"]
+
+
+def test_the_api_refuses_a_lone_surrogate_and_an_unknown_language() -> None:
+    with pytest.raises(InputError, match="surrogate"):
+        api.check("\ud800")
+    for call in (api.check, api.why):
+        with pytest.raises(InputError, match="unknown language 'fr'") as caught:
+            call({}, lang="fr")
+        assert caught.value.field == "lang"
+
+
+def test_an_ip_route_whose_nexthops_hold_no_hop_is_left_out_with_a_note() -> None:
+    text = (
+        '[{"dst":"0.0.0.0/1","nexthops":[]},'
+        '{"dst":"128.0.0.0/1","dev":"tun0","gateway":"10.8.0.1"},'
+        '{"dst":"10.0.0.0/8","nexthops":[1,2]}]'
+    )
+    result = check_text(text, "route.json", CheckOptions(kind="ip-json"))
+    assert not result.input_error
+    assert "route 0.0.0.0/1: nexthops holds no hop: left out" in result.notes
+    assert "route 10.0.0.0/8: nexthops holds no hop: left out" in result.notes
+
+
+@pytest.mark.parametrize("network", ["255.255.255.255", "10.0.2.0", "10.0.2.0/31"])
+def test_a_nat_network_without_room_for_guests_is_refused(network: str) -> None:
+    # 255.255.255.255 crashed (its gateway, the next address, does not exist); a bare
+    # 10.0.2.0 was read as 10.0.2.0/32 with a gateway outside it.
+    text = (
+        '<VirtualBox xmlns="http://www.virtualbox.org/" version="1.12-linux">\n'
+        "  <Global>\n    <NetserviceRegistry>\n      <NATNetworks>\n"
+        f'        <NATNetwork networkName="NatNetwork" enabled="1" network="{network}"'
+        ' needDhcp="1"/>\n'
+        "      </NATNetworks>\n    </NetserviceRegistry>\n  </Global>\n</VirtualBox>\n"
+    )
+    result = check_text(text, "VirtualBox.xml", CheckOptions())
+    (finding,) = result.findings
+    assert finding.rule == "IN002" and finding.location is not None
+    assert finding.location.line == 5 and "room for guests" in finding.title
+
+
+def test_a_fact_nested_thousands_deep_does_not_fit() -> None:
+    deep = "{name: " + "[" * 3000 + "]" * 3000 + "}"
+    with pytest.raises(InputError, match="nested too deeply") as caught:
+        ask("why can't my VM reach the LAN?", facts={"vms[vm]": deep})
+    assert caught.value.field == "vms[vm]"
+    assert len(caught.value.message) < 200  # the value is quoted by its start
+
+
+def test_an_answers_file_with_a_huge_number_is_refused(tmp_path: Path) -> None:
+    from diagnose.dialogue import load_answers
+
+    path = tmp_path / "answers.yaml"
+    path.write_text("vms[vm].adapters[0].port: " + "9" * 4400 + "\n")
+    with pytest.raises(InputError, match="thousands of digits"):
+        load_answers(str(path))
