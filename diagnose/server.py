@@ -210,7 +210,8 @@ class _TooLarge(HTTPException):
         super().__init__(413, f"the request body is larger than {limit:,} bytes (the limit)")
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+# 400: the framework's own refusal of a body it cannot decode (not UTF-8, nested too deeply).
+_HTTP_CODES = {400: "bad_input", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -269,6 +270,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if bad_json is not None:
             return _error(400, "bad_input", str(bad_json), bad_json)
         message, field = _validation_message(exc)
+        kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if field is None and kind and "json" not in kind and "yaml" not in kind:
+            # The framework read a body of another type as a string: say what to send.
+            message = f"body: send JSON with Content-Type: application/json, not {kind}"
         response = _error(422, "invalid_request", message)
         if field is not None:
             response = _error(422, "invalid_request", message, InputError(message, field=field))
@@ -281,6 +286,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code in (404, 405) and message in ("Not Found", "Method Not Allowed"):
             what = "no such endpoint" if exc.status_code == 404 else "method not allowed"
             message = f"{what}: {request.method} {request.url.path} (see /openapi.json)"
+        elif exc.status_code == 400 and message == "There was an error parsing the body":
+            message = f"{BODY_NAME}: malformed JSON: not UTF-8, or nested too deeply"
         return _error(exc.status_code, code, message, headers=exc.headers)
 
     app.add_exception_handler(InputError, input_error)

@@ -152,6 +152,22 @@ def test_check_malformed_json_body_names_the_line(client: httpx.Client) -> None:
     assert err["line"] == 2 and "malformed JSON" in err["message"]
 
 
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"text": "\xff"}'])
+def test_a_body_that_cannot_be_decoded_is_bad_input(client: httpx.Client, body: bytes) -> None:
+    # The framework refuses these itself (HTTP 400): its code and words were its own.
+    response = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
+    err = _error(response, 400)
+    assert err["code"] == "bad_input" and "malformed JSON" in err["message"]
+
+
+def test_a_body_of_another_content_type_is_told_to_send_json(client: httpx.Client) -> None:
+    response = client.post(
+        "/v1/check", content=b'{"text": "a"}', headers={"content-type": "text/plain"}
+    )
+    err = _error(response, 422)
+    assert err["message"] == "body: send JSON with Content-Type: application/json, not text/plain"
+
+
 # ------------------------------------------------------------------ no file is ever read
 
 
