@@ -338,6 +338,16 @@ def check_setup(paths: list[str], options: CheckOptions) -> FileResult:
 
     name = " + ".join(paths)
     result = FileResult(file=name, kind="merged")
+    seen: dict[str, str] = {}
+    for path in paths:
+        real = os.path.realpath(path)
+        if real in seen:  # merged with itself, every adapter and port would be there twice
+            message = f"given twice to --setup (as {seen[real]} and {path})"
+            result.input_error = True
+            finding = _input_finding(InputError(message, file=path), path, INVALID)
+            _apply(result, [finding], [], options)
+            return result
+        seen[real] = path
     loads = []
     for path in paths:
         try:

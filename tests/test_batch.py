@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from diagnose import batch
-from diagnose.batch import CheckOptions, FileResult, check_file, check_many, collect
+from diagnose.batch import CheckOptions, FileResult, check_file, check_many, check_setup, collect
 from diagnose.cli import app
 from diagnose.config import Config, find_config
 from diagnose.exitcodes import ExitCode
@@ -246,6 +246,18 @@ def test_several_files_describe_one_setup(tmp_path: Path) -> None:
     dp012 = next(f for f in findings if f["rule"] == "DP012")  # ufw + a published port
     assert dp012["location"]["file"] == str(app_file)
     assert dp012["location"]["line"] == 3
+
+
+def test_a_file_given_twice_to_setup_is_refused(tmp_path: Path) -> None:
+    # Merged with itself, a VM had every adapter twice (and every finding twice).
+    vmx = _write(
+        tmp_path, "vm.vmx", 'ethernet0.present = "TRUE"\nethernet0.connectionType = "nat"\n'
+    )
+    other = str(tmp_path / "." / "vm.vmx")
+    result = check_setup([str(vmx), other], CheckOptions(one_setup=True))
+    assert result.input_error
+    (finding,) = result.findings
+    assert finding.rule == "IN002" and "given twice to --setup" in finding.title
 
 
 def test_stdin_and_no_files(tmp_path: Path) -> None:
