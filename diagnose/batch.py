@@ -241,7 +241,7 @@ def _covers(s: Suppression, finding: Finding) -> bool:
         loc is not None
         and loc.file == s.file
         and loc.line is not None
-        and loc.line in (s.line, s.line + 1)
+        and (loc.line in (s.line, s.line + 1) or s.line < loc.line <= (s.until or 0))
     )
 
 

@@ -108,6 +108,7 @@ RUN_HOST = "{comment}docker run -d --network host -p 8080:80 nginx\n"
         # does not.
         ("deploy.sh", "# page break\x0c\x0c\n" + RUN_HOST),
         ("deploy.sh", "echo a\u2028b\n" + RUN_HOST),
+        ("deploy.sh", "echo a\rb\n" + RUN_HOST),  # the script reader breaks lines at \r
     ],
 )
 def test_a_suppression_is_on_the_line_the_files_reader_counts(
@@ -119,6 +120,26 @@ def test_a_suppression_is_on_the_line_the_files_reader_counts(
     result = check_file(str(path), CheckOptions())
     assert "DM006" not in [f.rule for f in result.findings], result.findings
     assert [f.rule for f, _ in result.suppressed] == ["DM006"]
+
+
+def test_a_suppression_above_a_continued_docker_run_covers_all_its_lines(
+    tmp_path: Path,
+) -> None:
+    # No comment can stand between the lines of `docker run ... \`: the finding about -p on
+    # the third line is suppressed from above the command, and the next command's is not.
+    script = (
+        "#!/bin/sh\n# netwhy: ignore[DM006] the mapping documents the port\n"
+        "docker run -d \\\n  --network host \\\n  -p 8080:80 nginx\n\n"
+        "docker run -d \\\n  --network host \\\n  -p 9090:90 redis\n"
+    )
+    path = _write(tmp_path, "deploy.sh", script)
+    result = check_file(str(path), CheckOptions())
+    assert [(f.rule, f.location.line if f.location else None) for f, _ in result.suppressed] == [
+        ("DM006", 5)
+    ]
+    assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [
+        ("DM006", 9)
+    ]
 
 
 def test_a_suppression_without_reason_or_with_a_bad_id_is_reported(tmp_path: Path) -> None:

@@ -115,7 +115,9 @@ def load_text(
     """Load one input from its text."""
     fmt = _format(kind or detect(name, text))
     loaded: Loaded = _module(fmt).load(text, name, fmt.kind, options or LoadOptions())
-    loaded.suppressions.extend(scan_suppressions(text, name, fmt.kind))
+    for s in scan_suppressions(text, name, fmt.kind):
+        last = loaded.statements.get(s.line + 1) or loaded.statements.get(s.line)
+        loaded.suppressions.append(replace(s, until=last) if last and s.scope == "next" else s)
     return loaded
 
 
@@ -137,13 +139,13 @@ _RULE_ID = re.compile(r"^[A-Z]{2}\d{3}$")
 
 
 # Lines numbered as each format's reader numbers them (a finding's line and its suppression's
-# must agree): expat breaks lines at \n and \r, the script and Vagrantfile readers at \n only;
-# the others as str.splitlines (libyaml refuses the control characters where they differ).
-_XML_BREAKS = re.compile("\r\n|[\r\n]")
+# must agree): expat and the script reader break lines at \n and \r, the Vagrantfile reader at
+# \n only; the others as str.splitlines (libyaml refuses the characters where they differ).
+_CR_LF_BREAKS = re.compile("\r\n|[\r\n]")
 _LINE_BREAKS = {
-    "vbox": _XML_BREAKS,
-    "libvirt": _XML_BREAKS,
-    "docker-run": re.compile("\n"),
+    "vbox": _CR_LF_BREAKS,
+    "libvirt": _CR_LF_BREAKS,
+    "docker-run": _CR_LF_BREAKS,
     "vagrant": re.compile("\n"),
 }
 _OTHER_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")

@@ -41,6 +41,7 @@ class Suppression:
     rules: tuple[str, ...]
     reason: str | None
     scope: str = "next"  # "next" line (or the same line), or "file" for `ignore-file`
+    until: int | None = None  # the last line of a statement the next line begins, if longer
 
 
 # Finds the line and column of a place in a parsed document (None, None: not known).
@@ -124,6 +125,9 @@ class Loaded:
     places: MutableMapping[str, Location] = field(default_factory=Places)  # setup path -> place
     suppressions: list[Suppression] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the loader could not read
+    # Statements continued over several lines (`docker run ... \`): first line -> last line.
+    # A comment cannot stand between their lines, so a suppression above one covers them all.
+    statements: dict[int, int] = field(default_factory=dict)
 
     def locate(self, path: str | None) -> Location | None:
         """The place of a setup entry, or of its nearest located parent."""
@@ -153,6 +157,7 @@ class Builder:
         self.places = Places()
         self.suppressions: list[Suppression] = []
         self.notes: list[str] = []
+        self.statements: dict[int, int] = {}  # see Loaded.statements
 
     def place(self, path: str, at: PathKey | int | None) -> None:
         """Record that setup entry `path` comes from `at`: a path in the parsed document, or
@@ -208,6 +213,7 @@ class Builder:
             self.places,
             list(self.suppressions),
             list(self.notes),
+            dict(self.statements),
         )
 
 

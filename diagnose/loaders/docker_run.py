@@ -882,6 +882,8 @@ class _Reader:
             raise _Skip("no image")
         entry: dict[str, Any] = {}
         c = _Container(entry, cmd.line, group, created=verb == "create")
+        if cmd.words[-1].line > cmd.line:
+            self.b.statements[cmd.line] = cmd.words[-1].line
         # ---- name
         name = self.last(opts, "name")
         if name is not None:
