@@ -87,10 +87,18 @@ def _name(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def _text(value: str) -> str:
+    if _CONTROL.search(value):  # they would reach terminals and commands unseen
+        raise ValueError(f"{value!r} contains control characters")
+    return value
+
+
 Address = Annotated[str, AfterValidator(_address)]
 Interface = Annotated[str, AfterValidator(_interface)]
 Subnet = Annotated[str, AfterValidator(_network)]
 Name = Annotated[str, AfterValidator(_name)]
+Text = Annotated[str, AfterValidator(_text)]  # a value netwhy repeats in reports and commands
 
 
 @functools.lru_cache(maxsize=4096)  # a batch repeats the same ports; errors are not kept
@@ -556,11 +564,11 @@ class Container(Model):
         return data
 
     name: Name
-    image: str | None = None
+    image: Text | None = None
     network_mode_unknown: bool | None = Field(
         None, description="the network mode is not known (unlike leaving it out: bridge)"
     )
-    network_mode: str | None = Field(
+    network_mode: Text | None = Field(
         None, description="bridge | host | none | container:NAME | service:NAME | a network name"
     )
     networks: list[Attachment] | None = None
@@ -569,10 +577,10 @@ class Container(Model):
     expose: list[str] | None = Field(None, description="EXPOSE / expose: (publishes nothing)")
     listens: list[str] | None = Field(None, description="where the app binds: '0.0.0.0:80'")
     dns: list[Address] | None = None
-    hostname: str | None = None
-    extra_hosts: list[str] | None = None
-    links: list[str] | None = None
-    profiles: list[str] | None = None
+    hostname: Text | None = None
+    extra_hosts: list[Text] | None = None
+    links: list[Text] | None = None
+    profiles: list[Text] | None = None
     running: bool | None = None
 
     @field_validator("listens")

@@ -76,3 +76,31 @@ def test_an_answers_file_with_a_huge_number_is_refused(tmp_path: Path) -> None:
     path.write_text("vms[vm].adapters[0].port: " + "9" * 4400 + "\n")
     with pytest.raises(InputError, match="thousands of digits"):
         load_answers(str(path))
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "field"),
+    [
+        (
+            "inspect.json",
+            '[{"Id":"0123456789abcdef0123","Name":"/web","HostConfig":'
+            '{"NetworkMode":"container:db\\u0001x"},"Config":{"Image":"nginx"}}]',
+            "network_mode",
+        ),
+        ("compose.yaml", 'services:\n  web:\n    image: "ngi\\x1bnx"\n', "services.web.image"),
+        (
+            "compose.yaml",
+            'services:\n  web:\n    image: nginx\n    links: ["db\\nx"]\n',
+            "services.web.links",
+        ),
+    ],
+)
+def test_control_characters_in_values_netwhy_repeats_are_refused(
+    name: str, text: str, field: str
+) -> None:
+    # They reached terminals, JUnit XML and the fix commands unseen (names were refused so
+    # already; modes, images, links, hosts and profiles were not).
+    result = check_text(text, name, CheckOptions())
+    (finding,) = result.findings
+    assert finding.rule == "IN002" and "control characters" in finding.title
+    assert field in finding.title
