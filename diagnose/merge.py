@@ -2,16 +2,21 @@
 daemon.json...). Their setups are merged into one, keeping where each entry came from.
 
 Lists of named things (containers, networks, VMs, interfaces) are merged by name; other
-lists are joined; for a value two inputs both give, the first wins and a note says so.
+lists are joined. A value two inputs give differently: a compose file read after another
+overrides it, as `docker compose -f base.yaml -f override.yaml` does; between other inputs it
+is a contradiction, an error naming the field and both files (`netwhy scan`, which reads one
+machine's state from several sources, keeps the first and notes the disagreement).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
+from diagnose.errors import InputError
 from diagnose.loaders.base import Loaded, split_path
 from diagnose.loading import field_path, validation_error
 from diagnose.model import Setup
@@ -20,32 +25,72 @@ from diagnose.report import Location
 _GENERATED_ID = re.compile(r"s\d+")
 
 
-def _merge(into: Any, new: Any, path: str, remap: dict[str, str], notes: list[str]) -> Any:
-    """Merge `new` into `into` at `path`; record how new list indices move in `remap`."""
-    if isinstance(into, dict) and isinstance(new, dict):
-        for key, value in new.items():
-            sub = f"{path}.{key}" if path else key
-            if key in into:
-                into[key] = _merge(into[key], value, sub, remap, notes)
-            else:
-                into[key] = value
+# (merged path, the path in the input being merged, kept value, new value) -> the value
+Disagree = Callable[[str, str, Any, Any], Any]
+
+
+class _Merger:
+    """Merges inputs one by one, remembering which input gave each entry."""
+
+    def __init__(self, disagree: Disagree) -> None:
+        self.data: dict[str, Any] = {}
+        self.owner: dict[str, int] = {}  # merged path of an entry -> the input that gave it
+        self.disagree = disagree
+
+    def first_giver(self, path: str) -> int:
+        """The input that gave the entry at `path` (or the nearest entry holding it)."""
+        parts = split_path(path)
+        for cut in range(len(parts), -1, -1):
+            found = self.owner.get(field_path(parts[:cut]))
+            if found is not None:
+                return found
+        return 0
+
+    def merge(self, into: Any, new: Any, path: str, own: str, remap: dict[str, str], n: int) -> Any:
+        """Merge input n's `new` (at `own` in it) into `into` at `path`; record how its list
+        indices move."""
+        if isinstance(into, dict) and isinstance(new, dict):
+            for key, value in new.items():
+                sub = f"{path}.{key}" if path else key
+                if key in into:
+                    into[key] = self.merge(
+                        into[key], value, sub, f"{own}.{key}" if own else key, remap, n
+                    )
+                else:
+                    into[key] = value
+                    self.owner[sub] = n
+            return into
+        if isinstance(into, list) and isinstance(new, list):
+            named = all(isinstance(v, dict) and "name" in v for v in into + new)
+            for i, value in enumerate(new):
+                target = None
+                if named:
+                    target = next(
+                        (j for j, v in enumerate(into) if v["name"] == value["name"]), None
+                    )
+                if target is None:
+                    into.append(value)
+                    target = len(into) - 1
+                    self.owner[f"{path}[{target}]"] = n
+                else:
+                    into[target] = self.merge(
+                        into[target], value, f"{path}[{target}]", f"{own}[{i}]", remap, n
+                    )
+                remap[f"{path}[{i}]"] = f"{path}[{target}]"
+            return into
+        if into != new:
+            return self.disagree(path, own, into, new)
         return into
-    if isinstance(into, list) and isinstance(new, list):
-        named = all(isinstance(v, dict) and "name" in v for v in into + new)
-        for i, value in enumerate(new):
-            target = None
-            if named:
-                target = next((j for j, v in enumerate(into) if v["name"] == value["name"]), None)
-            if target is None:
-                into.append(value)
-                target = len(into) - 1
-            else:
-                into[target] = _merge(into[target], value, f"{path}[{target}]", remap, notes)
-            remap[f"{path}[{i}]"] = f"{path}[{target}]"
-        return into
-    if into != new:
-        notes.append(f"{path}: two inputs disagree ({into!r} and {new!r}); kept {into!r}")
-    return into
+
+
+def _nearest(places: dict[str, Location], path: str) -> Location | None:
+    """The place of a merged entry, or of its nearest located parent."""
+    parts = split_path(path)
+    for cut in range(len(parts), 0, -1):
+        found = places.get(field_path(parts[:cut]))
+        if found is not None:
+            return found
+    return None
 
 
 def _moved(path: str, remap: dict[str, str]) -> str:
@@ -60,19 +105,46 @@ def _moved(path: str, remap: dict[str, str]) -> str:
     return field_path(tuple(out))
 
 
-def merge(loads: list[Loaded]) -> Loaded:
-    """One Loaded from several."""
+def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
+    """One Loaded from several; see the module's docstring for values they give differently
+    (not `strict`: the first is kept and a note says so)."""
     if len(loads) == 1:
         return loads[0]
-    data: dict[str, Any] = {}
     places: dict[str, Location] = {}
     notes: list[str] = []
     suppressions = []
     files: list[str] = []
-    for loaded in loads:
+    current = 0
+
+    def disagree(path: str, own: str, kept: Any, new: Any) -> Any:
+        giver = loads[merger.first_giver(path)]
+        if giver.kind == "compose" and loads[current].kind == "compose":
+            notes.append(f"{path}: {loads[current].files[0]} overrides {kept!r} with {new!r}")
+            return new
+        if not strict:
+            notes.append(f"{path}: two inputs disagree ({kept!r} and {new!r}); kept {kept!r}")
+            return kept
+        where = [
+            _nearest(places, path) or Location(file=giver.files[0]),
+            loads[current].locate(own) or Location(file=loads[current].files[0]),
+        ]
+        said = " and ".join(
+            f"{w.file}{f':{w.line}' if w.line else ''} says {v!r}"
+            for w, v in zip(where, (kept, new), strict=True)
+        )
+        raise InputError(
+            f"the inputs contradict each other: {said}",
+            file=where[1].file,
+            line=where[1].line,
+            field=path,
+        )
+
+    merger = _Merger(disagree)
+    data = merger.data
+    for current, loaded in enumerate(loads):
         remap: dict[str, str] = {}
         part = loaded.setup.model_dump(by_alias=True, exclude_none=True)
-        _merge(data, part, "", remap, notes)
+        merger.merge(data, part, "", "", remap, current)
         for path, place in loaded.places.items():
             places.setdefault(_moved(path, remap), place)
         notes += loaded.notes

@@ -122,5 +122,5 @@ def scan(
             loads.append(load_inspect(inspected, "docker API", "docker-inspect", options))
     host = {k: v for k, v in host.items() if v is not None}
     loads.append(Loaded(load_setup({"host": host}, name="sysctl"), "scan", ("sysctl",)))
-    merged = merge(loads)
+    merged = merge(loads, strict=False)
     return Scan(merged, notes + merged.notes)

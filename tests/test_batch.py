@@ -269,6 +269,43 @@ def test_several_files_describe_one_setup(tmp_path: Path) -> None:
     assert dp012["location"]["line"] == 3
 
 
+INSPECT_WEB_BRIDGE = (
+    '[{"Id":"0123456789abcdef0123","Name":"/web","HostConfig":{"NetworkMode":"bridge",'
+    '"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}},"Config":{"Image":"nginx"}}]\n'
+)
+
+
+def test_inputs_that_contradict_each_other_are_refused_in_either_order(tmp_path: Path) -> None:
+    # The compose file says host mode, the running container is on the bridge: which one
+    # to believe decided the findings (first wins: DM006 one way, nothing the other).
+    compose = _write(
+        tmp_path, "c.yaml", "services:\n  web:\n    image: nginx\n    network_mode: host\n"
+    )
+    inspect = _write(tmp_path, "inspect.json", INSPECT_WEB_BRIDGE)
+    for paths in ([compose, inspect], [inspect, compose]):
+        result = check_setup([str(p) for p in paths], CheckOptions(one_setup=True))
+        assert result.input_error
+        (finding,) = result.findings
+        assert finding.rule == "IN002"
+        assert "contradict" in finding.title and "network_mode" in finding.title
+        assert f"{compose}:4 says 'host'" in finding.title
+        assert finding.location is not None and finding.location.file == str(paths[1])
+
+
+def test_a_compose_file_read_after_another_overrides_it(tmp_path: Path) -> None:
+    # As `docker compose -f compose.yaml -f override.yaml`: the later file's value wins.
+    base = _write(
+        tmp_path, "compose.yaml", "services:\n  web:\n    image: nginx\n    network_mode: host\n"
+    )
+    override = _write(tmp_path, "override.yaml", "services:\n  web:\n    network_mode: bridge\n")
+    result = check_setup([str(base), str(override)], CheckOptions(one_setup=True))
+    assert not result.input_error
+    assert result.report is not None
+    assert any("overrides 'host' with 'bridge'" in n for n in result.notes)
+    back = check_setup([str(override), str(base)], CheckOptions(one_setup=True))
+    assert any("overrides 'bridge' with 'host'" in n for n in back.notes)
+
+
 def test_a_file_given_twice_to_setup_is_refused(tmp_path: Path) -> None:
     # Merged with itself, a VM had every adapter twice (and every finding twice).
     vmx = _write(
