@@ -2,7 +2,7 @@
 daemon.json...). Their setups are merged into one, keeping where each entry came from.
 
 Lists of named things (containers, networks, VMs, interfaces) are merged by name; other
-lists are joined. A value two inputs give differently: a compose file read after another
+lists are joined (an entry an earlier input gave already is not repeated). A value two inputs give differently: a compose file read after another
 overrides it, as `docker compose -f base.yaml -f override.yaml` does; between other inputs it
 is a contradiction, an error naming the field and both files (`netwhy scan`, which reads one
 machine's state from several sources, keeps the first and notes the disagreement).
@@ -27,6 +27,9 @@ _GENERATED_ID = re.compile(r"s\d+")
 
 # (merged path, the path in the input being merged, kept value, new value) -> the value
 Disagree = Callable[[str, str, Any, Any], Any]
+
+
+_MATCHED = object()
 
 
 class _Merger:
@@ -62,12 +65,16 @@ class _Merger:
             return into
         if isinstance(into, list) and isinstance(new, list):
             named = all(isinstance(v, dict) and "name" in v for v in into + new)
+            earlier: list[Any] = into[:]  # what the inputs before this one gave, unmatched
             for i, value in enumerate(new):
                 target = None
                 if named:
                     target = next(
                         (j for j, v in enumerate(into) if v["name"] == value["name"]), None
                     )
+                elif value in earlier:  # two inputs tell of one port: it is there once
+                    target = earlier.index(value)
+                    earlier[target] = _MATCHED
                 if target is None:
                     into.append(value)
                     target = len(into) - 1

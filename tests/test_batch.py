@@ -292,6 +292,24 @@ def test_inputs_that_contradict_each_other_are_refused_in_either_order(tmp_path:
         assert finding.location is not None and finding.location.file == str(paths[1])
 
 
+def test_a_port_two_inputs_tell_of_is_merged_once(tmp_path: Path) -> None:
+    # The compose file publishes 8080:80 and `docker inspect` shows it bound: one port, not
+    # two (which two rules would read as two mappings of one host port).
+    from diagnose.loaders import load_file
+    from diagnose.merge import merge
+
+    compose = _write(
+        tmp_path,
+        "c.yaml",
+        "services:\n  web:\n    image: nginx\n    network_mode: bridge\n    ports: ['8080:80']\n",
+    )
+    inspect = _write(tmp_path, "inspect.json", INSPECT_WEB_BRIDGE)
+    for paths in ([compose, inspect], [inspect, compose]):
+        merged = merge([load_file(p) for p in paths])
+        ports = merged.setup.docker.containers[0].ports if merged.setup.docker else None
+        assert [(p.published, p.target) for p in ports or []] == [("8080", "80")]
+
+
 def test_a_compose_file_read_after_another_overrides_it(tmp_path: Path) -> None:
     # As `docker compose -f compose.yaml -f override.yaml`: the later file's value wins.
     base = _write(
