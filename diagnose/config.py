@@ -16,6 +16,7 @@ folder upwards is used; `--config FILE` names one. Command-line options win.
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from diagnose.errors import InputError
 
 Level = Literal["error", "warning", "info"]
 FailOn = Literal["error", "warning", "info", "never"]
+_TOML_AT = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
 
 
 class Config(BaseModel):
@@ -72,16 +74,41 @@ def _matches(path: str, pattern: str) -> bool:
 
 def _read(path: Path, table: bool) -> Config | None:
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML: {exc}", file=str(path)) from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    section: Any = (
-        data.get("tool", {}).get("netwhy") if table else data.get("tool", {}).get("netwhy", data)
-    )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"malformed config: not UTF-8 (byte 0x{raw[exc.start]:02x})",
+            file=str(path),
+            line=raw.count(b"\n", 0, exc.start) + 1,
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's tomllib gives the place only in the message: "... (at line 2, column 9)".
+        message, at = str(exc), _TOML_AT.search(str(exc))
+        line: int | None = None
+        column: int | None = None
+        if at is not None:
+            message = message[: at.start()]
+            if at.group(1):
+                line, column = int(at.group(1)), int(at.group(2))
+            else:  # at the end of the document: its last line
+                line = text.count("\n") + (not text.endswith("\n"))
+        raise InputError(
+            f"malformed config: {message}", file=str(path), line=line, column=column
+        ) from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise InputError("malformed config: tool is not a table", file=str(path))
+    section: Any = tool.get("netwhy") if table else tool.get("netwhy", data)
     if section is None:
         return None
+    if not isinstance(section, dict):
+        raise InputError("malformed config: tool.netwhy is not a table", file=str(path))
     try:
         config = Config.model_validate(section)
     except ValidationError as exc:

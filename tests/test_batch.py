@@ -348,23 +348,36 @@ def test_stdin_and_no_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "needle"),
     [
-        "[tool.netwhy]\nfail-on = 'sometimes'\n",
-        "[tool.netwhy]\nselect = ['not an id']\n",
-        "[tool.netwhy",
+        ("[tool.netwhy]\nfail-on = 'sometimes'\n", "field fail-on:"),
+        ("[tool.netwhy]\nselect = ['not an id']\n", "field select: 'not an id' is not a rule id"),
+        ("[tool.netwhy", ":1: malformed config: Expected ']' at the end of a table declaration\n"),
+        ("[tool.netwhy]\nselect = [1 2]\n", ":2:13: malformed config: Unclosed array\n"),
+        ("tool = 5\n", ": malformed config: tool is not a table"),
+        ("[tool]\nnetwhy = 3\n", ": malformed config: tool.netwhy is not a table"),
+        (b'[tool.netwhy]\nselect = ["\xff"]\n', ":2: malformed config: not UTF-8 (byte 0xff)"),
     ],
 )
-def test_bad_configuration_is_a_usage_error(bad: str, tmp_path: Path) -> None:
-    config = _write(tmp_path, "pyproject.toml", bad)
+@pytest.mark.parametrize("name", ["pyproject.toml", ".netwhy.toml"])
+@pytest.mark.parametrize("explicit", [True, False])
+def test_bad_configuration_is_a_usage_error(
+    bad: str | bytes, needle: str, name: str, explicit: bool, tmp_path: Path
+) -> None:
+    config = _write(tmp_path, name, bad)
     path = _write(tmp_path, "s.yaml", LOOPBACK)
+    given = ["--config", str(config)] if explicit else []
     result = subprocess.run(
-        [sys.executable, "-m", "diagnose.cli", "check", str(path), "--config", str(config)],
+        [sys.executable, "-m", "diagnose.cli", "check", str(path), *given],
         capture_output=True,
         text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == ExitCode.BAD_INPUT
-    assert result.stderr.startswith(f"netwhy: error: {config}")
+    where = str(config) if explicit else str(config.resolve())
+    assert result.stderr.startswith(f"netwhy: error: {where}"), result.stderr
+    assert needle in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "internal error" not in result.stderr
 
 
 def test_pre_commit_hook_runs_check_on_the_files_it_matches() -> None:
