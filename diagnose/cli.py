@@ -93,7 +93,7 @@ def _guard(func: typer.models.CommandFunctionType) -> typer.models.CommandFuncti
             raise typer.Exit(ExitCode.BAD_INPUT) from None
         except OSError as exc:  # e.g. writing the report to a full disk
             _fail(f"cannot write the output: {exc.strerror or exc}")
-        except (typer.Exit, typer.Abort):
+        except (typer.Exit, typer.Abort, typer.BadParameter):  # typer reports a usage error
             raise
         except Exception as exc:  # a bug: still one line, the traceback on request
             if os.environ.get("NETWHY_DEBUG"):
@@ -112,6 +112,14 @@ def _lang(value: str) -> str:
     if value not in LANGUAGES:
         raise typer.BadParameter(f"{value!r} is not one of: {', '.join(LANGUAGES)}")
     return value
+
+
+def _env(values: list[str] | None) -> list[str] | None:
+    for item in values or []:
+        name, sep, _ = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r} is not NAME=VALUE")
+    return values
 
 
 def _emit(text: str) -> None:
@@ -268,7 +276,10 @@ def check(
         str | None, typer.Option("--kind", help="read every input as this format")
     ] = None,
     env: Annotated[
-        list[str] | None, typer.Option("--env", help="NAME=VALUE for ${NAME} in compose files")
+        list[str] | None,
+        typer.Option(
+            "--env", help="NAME=VALUE for ${NAME} in compose files", callback=lambda v: _env(v)
+        ),
     ] = None,
     include: Annotated[
         list[str] | None, typer.Option("--include", help="in folders, read only these globs")
@@ -306,12 +317,7 @@ def check(
     if fail_on is not None:
         update["fail_on"] = fail_on.value
     cfg = cfg.model_copy(update=update)
-    pairs = []
-    for item in env or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise typer.BadParameter(f"--env {item!r}: write NAME=VALUE")
-        pairs.append((name, value))
+    pairs = [(name, value) for name, _, value in (item.partition("=") for item in env or [])]
     options = CheckOptions(
         config=cfg,
         kind=kind,

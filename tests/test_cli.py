@@ -184,6 +184,27 @@ def test_missing_file_and_bad_rules_dir(tmp_path: Path) -> None:
     assert "bad rule file" in result.stderr and "x.yaml" in result.stderr
 
 
+@pytest.mark.parametrize("bad", ["X", "=x", ""])
+def test_a_malformed_env_value_is_a_usage_error(bad: str, blocked: Path) -> None:
+    result = netwhy("check", str(blocked), "--env", bad)
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert f"Invalid value for '--env': {bad!r} is not NAME=VALUE" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_env_values_fill_compose_variables(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web:\n    image: nginx\n    ports: ['${PORT}:80']\n")
+    good = runner.invoke(app, ["check", str(compose), "--env", "PORT=8080", "-f", "json"])
+    assert good.exit_code in (ExitCode.OK, ExitCode.FINDINGS), good.output
+    assert not json.loads(good.stdout)["summary"]["input_errors"]
+    # The value is everything after the first '='.
+    odd = runner.invoke(app, ["check", str(compose), "--env", "PORT=a=b"])
+    assert odd.exit_code == ExitCode.BAD_INPUT
+    assert "invalid host port 'a=b'" in odd.output
+
+
 def test_setup_paths_without_a_yaml_suffix_are_files(tmp_path: Path) -> None:
     plain = tmp_path / "setupfile"
     plain.write_text(BLOCKED)
