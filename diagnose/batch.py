@@ -174,33 +174,42 @@ def _apply(
     suppressions: list[Suppression],
     options: CheckOptions,
 ) -> None:
-    """Configuration first (it says what exists), then the inline suppressions."""
-    from diagnose.diagnosis import report_phrase
+    """Configuration first (it says what exists), then the inline suppressions.
 
+    The findings about suppressions themselves (SP001, SP002) obey the configuration like
+    any other, but no inline suppression; input errors (IN001, IN002) obey neither."""
     config = options.config
-    for finding in findings:
+    about_suppressions = _suppression_findings(suppressions)
+    for finding in (*findings, *about_suppressions):
         if finding.rule in config.severity:
             finding.severity = config.severity[finding.rule]
-    kept = [
-        f
-        for f in findings
-        if f.rule in (UNREADABLE, INVALID)
-        or config.wants(f.rule, f.location.file if f.location else result.file)
-    ]
-    for finding in kept:
-        hit = None
-        if finding.rule not in (UNREADABLE, INVALID):
-            hit = next((s for s in suppressions if _covers(s, finding)), None)
-        if hit is None:
+    for finding in findings:
+        if finding.rule in INPUT_RULES:
             result.findings.append(finding)
-        else:
-            result.suppressed.append((finding, hit))
+        elif config.wants(finding.rule, finding.location.file if finding.location else result.file):
+            hit = next((s for s in suppressions if _covers(s, finding)), None)
+            if hit is None:
+                result.findings.append(finding)
+            else:
+                result.suppressed.append((finding, hit))
+    result.findings += [
+        f
+        for f in about_suppressions
+        if config.wants(f.rule, f.location.file if f.location else result.file)
+    ]
+    result.findings.sort(key=_order)
+
+
+def _suppression_findings(suppressions: list[Suppression]) -> list[Finding]:
+    """SP001 for a suppression without a reason, SP002 for each id it names that is no rule."""
+    from diagnose.diagnosis import report_phrase
     from diagnose.loaders import valid_rule_id
 
+    out = []
     for s in suppressions:
         where = Location(file=s.file, line=s.line)
         if s.reason is None:
-            result.findings.append(
+            out.append(
                 Finding(
                     rule=NO_REASON,
                     name="suppression-without-reason",
@@ -215,7 +224,7 @@ def _apply(
             )
         for rule in s.rules:
             if not valid_rule_id(rule):
-                result.findings.append(
+                out.append(
                     Finding(
                         rule=UNKNOWN_RULE,
                         name="suppression-names-no-rule",
@@ -228,7 +237,7 @@ def _apply(
                         location=where,
                     )
                 )
-    result.findings.sort(key=_order)
+    return out
 
 
 def _covers(s: Suppression, finding: Finding) -> bool:

@@ -150,6 +150,44 @@ def test_a_suppression_without_reason_or_with_a_bad_id_is_reported(tmp_path: Pat
     assert rules == ["SP001", "SP002"]
 
 
+NO_REASON = HOST_MODE.replace(" the mapping documents the port for humans", "")
+
+
+@pytest.mark.parametrize(
+    ("config", "flags", "left"),
+    [
+        ("", [], [("SP001", "warning")]),
+        ('ignore = ["SP001"]', [], []),
+        ('ignore = ["SP"]', [], []),
+        ('select = ["DM"]', [], []),
+        ('select = ["SP002"]', [], []),
+        ("severity = { SP001 = 'info' }", [], [("SP001", "info")]),
+        ('[tool.netwhy.per-path-ignores]\n"*.yaml" = ["SP"]', [], []),
+        ('[tool.netwhy.per-path-ignores]\n"*.sh" = ["SP"]', [], [("SP001", "warning")]),
+        ("", ["--ignore", "SP001"], []),
+        ("", ["--select", "DP"], []),
+    ],
+)
+def test_the_configuration_applies_to_findings_about_suppressions(
+    config: str, flags: list[str], left: list[tuple[str, str]], tmp_path: Path
+) -> None:
+    toml = _write(tmp_path, "pyproject.toml", f"[tool.netwhy]\n{config}\n")
+    path = _write(tmp_path, "s.yaml", NO_REASON)
+    result = runner.invoke(app, ["check", str(path), "--config", str(toml), *flags, "-f", "json"])
+    findings = json.loads(result.stdout)["files"][0]["findings"]
+    assert [(f["rule"], f["severity"]) for f in findings] == left
+    assert result.exit_code == (ExitCode.FINDINGS if ("SP001", "warning") in left else ExitCode.OK)
+
+
+def test_an_inline_suppression_cannot_silence_the_findings_about_suppressions(
+    tmp_path: Path,
+) -> None:
+    text = NO_REASON + "# netwhy: ignore-file[SP001, SP002] the team agreed\n"
+    text += "# netwhy: ignore[DM6] a typo\n"
+    data = _json(str(_write(tmp_path, "s.yaml", text)))
+    assert sorted(f["rule"] for f in data["files"][0]["findings"]) == ["SP001", "SP002"]
+
+
 def test_select_ignore_and_severity_from_config(tmp_path: Path) -> None:
     _write(
         tmp_path,
