@@ -122,6 +122,20 @@ def _env(values: list[str] | None) -> list[str] | None:
     return values
 
 
+def _rule_ids(values: list[str] | None) -> list[str] | None:
+    """Ids or prefixes, in upper case; a comma-separated list in one value is split."""
+    from diagnose.config import rule_prefix
+
+    out = []
+    for value in values or []:
+        for part in value.split(","):
+            try:
+                out.append(rule_prefix(part.strip()))
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc)) from None
+    return out if values is not None else None
+
+
 def _emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -267,10 +281,20 @@ def check(
         typer.Option("--fail-on", help="lowest severity that makes the exit code 1"),
     ] = None,
     select: Annotated[
-        list[str] | None, typer.Option("--select", help="report only these rule ids or prefixes")
+        list[str] | None,
+        typer.Option(
+            "--select",
+            help="report only these rule ids or prefixes (repeatable, or comma-separated)",
+            callback=lambda v: _rule_ids(v),
+        ),
     ] = None,
     ignore: Annotated[
-        list[str] | None, typer.Option("--ignore", help="never report these ids or prefixes")
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            help="never report these ids or prefixes (repeatable, or comma-separated)",
+            callback=lambda v: _rule_ids(v),
+        ),
     ] = None,
     kind: Annotated[
         str | None, typer.Option("--kind", help="read every input as this format")
@@ -308,10 +332,11 @@ def check(
 
     cfg = find_config(explicit=config)
     update: dict[str, object] = {}
+    # --select and --ignore were checked and put in upper case as they were parsed (_rule_ids).
     if select:
-        update["select"] = [s.upper() for s in select]
+        update["select"] = select
     if ignore:
-        update["ignore"] = [*cfg.ignore, *(i.upper() for i in ignore)]
+        update["ignore"] = [*cfg.ignore, *ignore]
     if exclude:
         update["exclude"] = [*cfg.exclude, *exclude]
     if fail_on is not None:
@@ -333,6 +358,18 @@ def check(
         from diagnose.diagnosis import engine_for
 
         engine_for(tuple(rules))
+    if cfg.severity:  # a severity for a rule that does not exist is a mistake, not a no-op
+        from diagnose.batch import NO_REASON, UNKNOWN_RULE
+        from diagnose.diagnosis import catalogue_for
+
+        known = {*catalogue_for(tuple(rules or ())).rules, *INPUT_RULES, NO_REASON, UNKNOWN_RULE}
+        for rule in cfg.severity:
+            if rule not in known:
+                raise InputError(
+                    "no such rule (see `netwhy rules`)",
+                    file=cfg.source,
+                    field=f"severity.{rule}",
+                )
     files = collect(paths, options)
     if not files:
         _fail("no files to check (folders are searched for config files; see --include)")

@@ -27,7 +27,17 @@ from diagnose.errors import InputError
 
 Level = Literal["error", "warning", "info"]
 FailOn = Literal["error", "warning", "info", "never"]
+_RULE_ID = re.compile(r"[A-Z]{2}[0-9]{3}")
+_PREFIX = re.compile(r"[A-Z]{1,2}|[A-Z]{2}[0-9]{1,3}")
 _TOML_AT = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
+
+
+def rule_prefix(value: str) -> str:
+    """A rule id or id prefix (DP, DP0, DP005) in upper case; ValueError when it is neither."""
+    upper = value.upper()
+    if not _PREFIX.fullmatch(upper):
+        raise ValueError(f"{value!r} is not a rule id or prefix such as DP or DP001")
+    return upper
 
 
 class Config(BaseModel):
@@ -46,10 +56,29 @@ class Config(BaseModel):
     @field_validator("select", "ignore")
     @classmethod
     def _ids(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not value or not value[:2].isalpha() or not value.isalnum():
-                raise ValueError(f"{value!r} is not a rule id or prefix such as DP or DP001")
-        return [v.upper() for v in values]
+        return [rule_prefix(v) for v in values]
+
+    @field_validator("severity")
+    @classmethod
+    def _severity_ids(cls, values: dict[str, Level]) -> dict[str, Level]:
+        out: dict[str, Level] = {}
+        for key, level in values.items():
+            rule = key.upper()
+            if not _RULE_ID.fullmatch(rule):
+                raise ValueError(f"{key!r} is not a rule id such as DP005")
+            out[rule] = level
+        return out
+
+    @field_validator("per_path_ignores")
+    @classmethod
+    def _path_ids(cls, values: dict[str, list[str]]) -> dict[str, list[str]]:
+        out = {}
+        for pattern, ids in values.items():
+            try:
+                out[pattern] = [rule_prefix(i) for i in ids]
+            except ValueError as exc:
+                raise ValueError(f"{pattern!r}: {exc}") from None
+        return out
 
     def wants(self, rule: str, path: str) -> bool:
         """Whether a finding of `rule` in file `path` is reported."""
@@ -58,7 +87,7 @@ class Config(BaseModel):
         if any(rule.startswith(i) for i in self.ignore):
             return False
         for pattern, ids in self.per_path_ignores.items():
-            if _matches(path, pattern) and any(rule.startswith(i.upper()) for i in ids):
+            if _matches(path, pattern) and any(rule.startswith(i) for i in ids):
                 return False
         return True
 

@@ -223,6 +223,62 @@ def test_command_line_select_and_exit_codes(tmp_path: Path) -> None:
     assert json.loads(only.stdout)["summary"]["by_rule"] == {}
 
 
+@pytest.mark.parametrize(
+    ("flags", "wrong"),
+    [
+        (["--ignore", ""], "--ignore': ''"),
+        (["--select", "dp-5"], "--select': 'dp-5'"),
+        (["--select", "DP001,"], "--select': ''"),
+        (["--select", "DP001,D P"], "--select': 'D P'"),
+        (["--ignore", "DPX"], "--ignore': 'DPX'"),
+    ],
+)
+def test_an_ill_formed_rule_id_on_the_command_line_is_a_usage_error(
+    flags: list[str], wrong: str, tmp_path: Path
+) -> None:
+    path = _write(tmp_path, "s.yaml", LOOPBACK)
+    result = runner.invoke(app, ["check", str(path), *flags])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"Invalid value for '{wrong} is not a rule id or prefix" in result.output
+    assert "internal error" not in result.output
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--select", "DP001,DM006"],
+        ["--select", "dm006, dp001"],
+        ["--select", "dp"],
+        ["--ignore", "dm,SP001"],
+    ],
+)
+def test_command_line_ids_may_be_lower_case_or_comma_separated(
+    flags: list[str], tmp_path: Path
+) -> None:
+    path = _write(tmp_path, "s.yaml", LOOPBACK)
+    only = runner.invoke(app, ["check", str(path), *flags, "--format", "json"])
+    assert json.loads(only.stdout)["summary"]["by_rule"] == {"DP001": 1}, only.output
+    assert only.exit_code == ExitCode.FINDINGS
+
+
+def test_ids_in_the_configuration_may_be_lower_case(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "pyproject.toml",
+        "[tool.netwhy]\nselect = ['dp']\nseverity = { dp001 = 'info' }\n"
+        "[tool.netwhy.per-path-ignores]\n'legacy/*' = ['dp001']\n",
+    )
+    _write(tmp_path, "s.yaml", LOOPBACK)
+    _write(tmp_path, "legacy/old.yaml", LOOPBACK)
+    config = find_config(tmp_path)
+    assert config.severity == {"DP001": "info"}
+    results = check_many(
+        collect([str(tmp_path)], CheckOptions(config=config)), CheckOptions(config=config)
+    )
+    by_file = {Path(r.file).name: [(f.rule, f.severity) for f in r.findings] for r in results}
+    assert by_file == {"s.yaml": [("DP001", "info")], "old.yaml": []}
+
+
 def test_sarif_is_valid_against_the_official_schema(tmp_path: Path) -> None:
     a = _write(tmp_path, "a.yaml", LOOPBACK)
     b = _write(tmp_path, "b.yaml", HOST_MODE)
@@ -395,6 +451,13 @@ def test_stdin_and_no_files(tmp_path: Path) -> None:
         ("tool = 5\n", ": malformed config: tool is not a table"),
         ("[tool]\nnetwhy = 3\n", ": malformed config: tool.netwhy is not a table"),
         (b'[tool.netwhy]\nselect = ["\xff"]\n', ":2: malformed config: not UTF-8 (byte 0xff)"),
+        ("[tool.netwhy]\nignore = ['DP-1']\n", "field ignore: 'DP-1' is not a rule id or prefix"),
+        (
+            "[tool.netwhy.per-path-ignores]\n'*.json' = ['']\n",
+            "field per-path-ignores: '*.json': '' is not a rule id or prefix",
+        ),
+        ("[tool.netwhy.severity]\nDP = 'info'\n", "field severity: 'DP' is not a rule id"),
+        ("[tool.netwhy.severity]\nZZ999 = 'info'\n", "field severity.ZZ999: no such rule"),
     ],
 )
 @pytest.mark.parametrize("name", ["pyproject.toml", ".netwhy.toml"])
