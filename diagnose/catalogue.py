@@ -669,9 +669,8 @@ def _inputs(extra_rule_dirs: tuple[str, ...]) -> list[Traversable | Path]:
 
     walk(resources.files("diagnose.rules"))
     walk(resources.files("diagnose.knowledge"))
-    for folder in extra_rule_dirs:
-        if Path(folder).is_dir():
-            walk(Path(folder))
+    for folder in extra_rule_dirs:  # build() has checked that each is a folder
+        walk(Path(folder))
     return out
 
 
@@ -695,6 +694,11 @@ def _cache_file(extra_rule_dirs: tuple[str, ...]) -> Path | None:
 def build(extra_rule_dirs: tuple[str, ...] = ()) -> Catalogue:
     """The checked catalogue: from the cache when the same files were built before (reading
     ~40 YAML files and validating 300+ rules is most of a cold start), else built anew."""
+    # Checked before the cache is looked up: a missing folder adds nothing to the digest, so
+    # the bundled catalogue's cache would answer for it.
+    for folder in extra_rule_dirs:
+        if not Path(folder).is_dir():
+            raise RuleError("not a directory of rule files", file=folder)
     cache = _cache_file(extra_rule_dirs)
     if cache is not None and cache.is_file():
         try:

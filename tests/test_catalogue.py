@@ -204,3 +204,17 @@ def test_the_built_catalogue_is_cached_and_a_damaged_cache_rebuilt(
     assert build().rules.keys() == first.rules.keys()
     monkeypatch.setenv("NETWHY_NO_CACHE", "1")
     assert _cache_file(()) is None
+
+
+def test_a_rule_folder_that_is_not_a_folder_is_refused_with_a_cache_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NETWHY_NO_CACHE", raising=False)
+    build()  # the bundled catalogue is cached
+    a_file = tmp_path / "rules.yaml"
+    a_file.write_text("rules: []\n")
+    for folder in (str(tmp_path / "nonexistent"), str(a_file)):
+        with pytest.raises(RuleError, match="not a directory of rule files") as caught:
+            build((folder,))
+        assert caught.value.file == folder

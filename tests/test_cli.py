@@ -205,6 +205,26 @@ def test_env_values_fill_compose_variables(tmp_path: Path) -> None:
     assert "invalid host port 'a=b'" in odd.output
 
 
+def test_a_rules_path_that_is_no_folder_is_an_error_with_a_warm_cache(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NETWHY_NO_CACHE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "diagnose.cli", "check", "-", *args]
+        return subprocess.run(command, capture_output=True, text=True, input=FINE, env=env)
+
+    assert run().returncode == ExitCode.OK  # the bundled catalogue is now cached
+    assert any((tmp_path / "cache" / "netwhy").iterdir())
+    a_file = tmp_path / "extra.yaml"
+    a_file.write_text("rules: []\n")
+    for rules in (str(tmp_path / "nonexistent"), str(a_file)):
+        result = run("--rules", rules)
+        assert result.returncode == ExitCode.BAD_INPUT
+        assert result.stderr == (
+            f"netwhy: error: bad rule file: {rules}: not a directory of rule files\n"
+        )
+
+
 def test_setup_paths_without_a_yaml_suffix_are_files(tmp_path: Path) -> None:
     plain = tmp_path / "setupfile"
     plain.write_text(BLOCKED)
