@@ -179,7 +179,7 @@ def _apply(
     The findings about suppressions themselves (SP001, SP002) obey the configuration like
     any other, but no inline suppression; input errors (IN001, IN002) obey neither."""
     config = options.config
-    about_suppressions = _suppression_findings(suppressions)
+    about_suppressions = _suppression_findings(suppressions, options.rules)
     for finding in (*findings, *about_suppressions):
         if finding.rule in config.severity:
             finding.severity = config.severity[finding.rule]
@@ -200,11 +200,16 @@ def _apply(
     result.findings.sort(key=_order)
 
 
-def _suppression_findings(suppressions: list[Suppression]) -> list[Finding]:
-    """SP001 for a suppression without a reason, SP002 for each id it names that is no rule."""
-    from diagnose.diagnosis import report_phrase
-    from diagnose.loaders import valid_rule_id
+def _suppression_findings(
+    suppressions: list[Suppression], rule_dirs: tuple[str, ...]
+) -> list[Finding]:
+    """SP001 for a suppression without a reason, SP002 for each id it names that is no rule
+    (ill-formed, or well-formed but not a rule netwhy has: ZZ999, a misspelt DN081)."""
+    from diagnose.diagnosis import catalogue_for, report_phrase
 
+    if not suppressions:
+        return []
+    known = {*catalogue_for(rule_dirs).rules, NO_REASON, UNKNOWN_RULE}
     out = []
     for s in suppressions:
         where = Location(file=s.file, line=s.line)
@@ -223,7 +228,7 @@ def _suppression_findings(suppressions: list[Suppression]) -> list[Finding]:
                 )
             )
         for rule in s.rules:
-            if not valid_rule_id(rule):
+            if rule not in known:
                 out.append(
                     Finding(
                         rule=UNKNOWN_RULE,

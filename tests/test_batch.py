@@ -144,10 +144,17 @@ def test_a_suppression_above_a_continued_docker_run_covers_all_its_lines(
 
 def test_a_suppression_without_reason_or_with_a_bad_id_is_reported(tmp_path: Path) -> None:
     text = HOST_MODE.replace(" the mapping documents the port for humans", "")
-    text += "# netwhy: ignore[DM6] typo\n"
+    text += (
+        "# netwhy: ignore[DM6] typo\n# netwhy: ignore[ZZ999, DM006, SP001] unknown, real, real\n"
+    )
     data = _json(str(_write(tmp_path, "s.yaml", text)))
-    rules = sorted(f["rule"] for f in data["files"][0]["findings"])
-    assert rules == ["SP001", "SP002"]
+    found = sorted((f["rule"], f["title"]) for f in data["files"][0]["findings"])
+    assert [rule for rule, _ in found] == ["SP001", "SP002", "SP002"]
+    # well-formed but no rule netwhy has: it suppresses nothing either
+    assert [t for r, t in found if r == "SP002"] == [
+        "A suppression names DM6, which is no rule netwhy has",
+        "A suppression names ZZ999, which is no rule netwhy has",
+    ]
 
 
 NO_REASON = HOST_MODE.replace(" the mapping documents the port for humans", "")

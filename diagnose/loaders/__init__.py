@@ -135,7 +135,6 @@ def load_file(
 _SUPPRESS = re.compile(
     r"(?:#|;|<!--|//)\s*netwhy:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*?)\s*(?:-->)?\s*$"
 )
-_RULE_ID = re.compile(r"^[A-Z]{2}\d{3}$")
 
 
 # Lines numbered as each format's reader numbers them (a finding's line and its suppression's
@@ -168,8 +167,3 @@ def scan_suppressions(text: str, name: str, kind: str) -> list[Suppression]:
             )
         )
     return out
-
-
-def valid_rule_id(text: str) -> bool:
-    """Whether a suppression names a well-formed rule id."""
-    return bool(_RULE_ID.match(text))
