@@ -2,10 +2,11 @@
 daemon.json...). Their setups are merged into one, keeping where each entry came from.
 
 Lists of named things (containers, networks, VMs, interfaces) are merged by name; other
-lists are joined (an entry an earlier input gave already is not repeated). A value two inputs give differently: a compose file read after another
-overrides it, as `docker compose -f base.yaml -f override.yaml` does; between other inputs it
-is a contradiction, an error naming the field and both files (`netwhy scan`, which reads one
-machine's state from several sources, keeps the first and notes the disagreement).
+lists are joined, an entry an earlier input gave already not repeated. A value two inputs
+give differently: a compose file read after another overrides it, as `docker compose -f
+base.yaml -f override.yaml` does; between other inputs it is a contradiction, an error
+naming the field and both places (`netwhy scan`, which reads one machine's state from
+several sources, keeps the first and notes the disagreement).
 """
 
 from __future__ import annotations
