@@ -338,7 +338,7 @@ def check(
     if ignore:
         update["ignore"] = [*cfg.ignore, *ignore]
     if exclude:
-        update["exclude"] = [*cfg.exclude, *exclude]
+        update["exclude_here"] = exclude
     if fail_on is not None:
         update["fail_on"] = fail_on.value
     cfg = cfg.model_copy(update=update)

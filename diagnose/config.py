@@ -10,12 +10,15 @@
     "legacy/*.yml" = ["DM006"]
 
 The nearest pyproject.toml with a [tool.netwhy] table, or .netwhy.toml, from the current
-folder upwards is used; `--config FILE` names one. Command-line options win.
+folder upwards is used; `--config FILE` names one. Command-line options win. Patterns are
+relative to the folder holding the config file (see `_matches`).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -52,6 +55,10 @@ class Config(BaseModel):
     severity: dict[str, Level] = Field(default_factory=dict)
     per_path_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-path-ignores")
     source: str | None = Field(None, exclude=True)
+    # The folder `exclude` and `per-path-ignores` patterns are relative to: the config file's.
+    root: Path | None = Field(None, exclude=True)
+    # --exclude patterns, relative to the current folder.
+    exclude_here: list[str] = Field(default_factory=list, exclude=True)
 
     @field_validator("select", "ignore")
     @classmethod
@@ -87,18 +94,44 @@ class Config(BaseModel):
         if any(rule.startswith(i) for i in self.ignore):
             return False
         for pattern, ids in self.per_path_ignores.items():
-            if _matches(path, pattern) and any(rule.startswith(i) for i in ids):
+            if _matches(path, pattern, self.root) and any(rule.startswith(i) for i in ids):
                 return False
         return True
 
     def excluded(self, path: str) -> bool:
         """Whether a file is never read."""
-        return any(_matches(path, pattern) for pattern in self.exclude)
+        if any(_matches(path, pattern, self.root) for pattern in self.exclude):
+            return True
+        here = Path.cwd() if self.exclude_here else None
+        return any(_matches(path, pattern, here) for pattern in self.exclude_here)
 
 
-def _matches(path: str, pattern: str) -> bool:
+def _matches(path: str, pattern: str, root: Path | None) -> bool:
+    """Whether `pattern` matches the file `path`. For a file under `root`, as ruff does: a
+    pattern with a slash matches the path relative to `root`, one without matches it or the
+    file's name. Elsewhere (or with no root) the pattern matches the path as given, or its end."""
+    relative = _relative(path, root) if root is not None else None
+    if relative is not None:
+        return fnmatch.fnmatch(relative, pattern) or (
+            "/" not in pattern and fnmatch.fnmatch(relative.rpartition("/")[2], pattern)
+        )
     posix = Path(path).as_posix()
     return fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(posix, f"*/{pattern}")
+
+
+def _relative(path: str, root: Path) -> str | None:
+    """`path` relative to `root` (both resolved), or None when it is not under it."""
+    if path == "-" or path.startswith("<"):  # standard input, text with a label
+        return None
+    return _relative_absolute(os.path.abspath(path), root)
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative_absolute(path: str, root: Path) -> str | None:
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return None
 
 
 def _read(path: Path, table: bool) -> Config | None:
@@ -147,6 +180,7 @@ def _read(path: Path, table: bool) -> Config | None:
             str(err["msg"]).removeprefix("Value error, "), file=str(path), field=field
         ) from None
     config.source = str(path)
+    config.root = path.resolve().parent
     return config
 
 

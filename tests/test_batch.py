@@ -221,6 +221,58 @@ def test_select_ignore_and_severity_from_config(tmp_path: Path) -> None:
     assert by_file == {"s.yaml": [("DM006", "error")], "old.yaml": []}
 
 
+def _project(root: Path) -> None:
+    _write(
+        root,
+        "pyproject.toml",
+        '[tool.netwhy]\nexclude = ["tests/fixtures/*"]\n'
+        '[tool.netwhy.per-path-ignores]\n"legacy/*.yaml" = ["DP"]\n"*.yml" = ["DP"]\n',
+    )
+    for name in ("tests/fixtures/web.yaml", "legacy/web.yaml", "other/legacy/web.yaml", "a/b.yml"):
+        _write(root, name, LOOPBACK)
+
+
+@pytest.mark.parametrize(
+    ("cwd", "paths", "reported"),
+    [
+        (".", ["."], ["other/legacy/web.yaml"]),
+        ("tests", ["fixtures"], []),  # excluded, though typed relative to tests/
+        ("tests/fixtures", ["web.yaml"], []),
+        ("legacy", ["web.yaml"], []),  # the legacy ignores apply
+        ("legacy", ["../other/legacy/web.yaml"], ["../other/legacy/web.yaml"]),
+        ("other", ["legacy/web.yaml"], ["legacy/web.yaml"]),  # not the project's legacy/
+        ("a", ["b.yml"], []),  # a pattern without a slash matches the name anywhere
+    ],
+)
+def test_config_globs_are_relative_to_the_config_file(
+    cwd: str, paths: list[str], reported: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path)
+    monkeypatch.chdir(tmp_path / cwd)
+    result = runner.invoke(app, ["check", *paths, "--format", "json"])
+    if not reported and result.exit_code == ExitCode.BAD_INPUT:  # every file excluded
+        assert "no files to check" in result.output
+        return
+    data = json.loads(result.stdout)
+    found = sorted(Path(f["file"]).as_posix() for f in data["files"] if f["findings"])
+    assert found == reported
+
+
+def test_command_line_excludes_are_relative_to_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path)
+    monkeypatch.chdir(tmp_path / "other")
+    result = runner.invoke(app, ["check", ".", "--exclude", "legacy/*", "--format", "json"])
+    assert result.exit_code == ExitCode.BAD_INPUT and "no files to check" in result.output
+    monkeypatch.chdir(tmp_path)
+    data = _json(".", "--exclude", "legacy/*")  # the project's legacy/ only
+    assert [Path(f["file"]).as_posix() for f in data["files"]] == [
+        "a/b.yml",
+        "other/legacy/web.yaml",
+    ]
+
+
 def test_command_line_select_and_exit_codes(tmp_path: Path) -> None:
     path = _write(tmp_path, "s.yaml", LOOPBACK)
     assert runner.invoke(app, ["check", str(path)]).exit_code == ExitCode.FINDINGS
