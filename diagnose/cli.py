@@ -330,7 +330,7 @@ def check(
     from diagnose.batch import INPUT_RULES, CheckOptions, check_many, collect, failing
     from diagnose.config import find_config
 
-    cfg = find_config(explicit=config)
+    cfg = found = find_config(explicit=config)
     update: dict[str, object] = {}
     # --select and --ignore were checked and put in upper case as they were parsed (_rule_ids).
     if select:
@@ -358,18 +358,29 @@ def check(
         from diagnose.diagnosis import engine_for
 
         engine_for(tuple(rules))
-    if cfg.severity:  # a severity for a rule that does not exist is a mistake, not a no-op
+    # An id or prefix that names no rule is a mistake, not a no-op: it would select, ignore
+    # or set the severity of nothing, silently.
+    named = [
+        *((rule, found.source, f"severity.{rule}", True) for rule in found.severity),
+        *((rule, found.source, "select", False) for rule in found.select),
+        *((rule, found.source, "ignore", False) for rule in found.ignore),
+        *(
+            (rule, found.source, f"per-path-ignores.{pattern}", False)
+            for pattern, ids in found.per_path_ignores.items()
+            for rule in ids
+        ),
+        *((rule, None, "--select", False) for rule in select or []),
+        *((rule, None, "--ignore", False) for rule in ignore or []),
+    ]
+    if named:
         from diagnose.batch import NO_REASON, UNKNOWN_RULE
         from diagnose.diagnosis import catalogue_for
 
         known = {*catalogue_for(tuple(rules or ())).rules, *INPUT_RULES, NO_REASON, UNKNOWN_RULE}
-        for rule in cfg.severity:
-            if rule not in known:
-                raise InputError(
-                    "no such rule (see `netwhy rules`)",
-                    file=cfg.source,
-                    field=f"severity.{rule}",
-                )
+        for rule, source, field, whole in named:
+            if rule not in known if whole else not any(k.startswith(rule) for k in known):
+                what = "no such rule" if whole or len(rule) == 5 else "no rule id starts with it"
+                raise InputError(f"{rule}: {what} (see `netwhy rules`)", file=source, field=field)
     files = collect(paths, options)
     if not files:
         _fail("no files to check (folders are searched for config files; see --include)")

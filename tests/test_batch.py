@@ -303,6 +303,22 @@ def test_an_ill_formed_rule_id_on_the_command_line_is_a_usage_error(
 
 
 @pytest.mark.parametrize(
+    ("flags", "needle"),
+    [
+        (["--ignore", "DP999"], "field --ignore: DP999: no such rule"),
+        (["--select", "dp001,zz"], "field --select: ZZ: no rule id starts with it"),
+    ],
+)
+def test_a_rule_id_on_the_command_line_that_names_no_rule_is_a_usage_error(
+    flags: list[str], needle: str, tmp_path: Path
+) -> None:
+    path = _write(tmp_path, "s.yaml", LOOPBACK)
+    result = runner.invoke(app, ["check", str(path), *flags])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert needle in result.output
+
+
+@pytest.mark.parametrize(
     "flags",
     [
         ["--select", "DP001,DM006"],
@@ -516,7 +532,14 @@ def test_stdin_and_no_files(tmp_path: Path) -> None:
             "field per-path-ignores: '*.json': '' is not a rule id or prefix",
         ),
         ("[tool.netwhy.severity]\nDP = 'info'\n", "field severity: 'DP' is not a rule id"),
-        ("[tool.netwhy.severity]\nZZ999 = 'info'\n", "field severity.ZZ999: no such rule"),
+        ("[tool.netwhy.severity]\nZZ999 = 'info'\n", "field severity.ZZ999: ZZ999: no such rule"),
+        # a well-formed id or prefix that names no rule would select or ignore nothing
+        ("[tool.netwhy]\nignore = ['DP999']\n", "field ignore: DP999: no such rule"),
+        ("[tool.netwhy]\nselect = ['ZZ']\n", "field select: ZZ: no rule id starts with it"),
+        (
+            "[tool.netwhy.per-path-ignores]\n'*.json' = ['DM9']\n",
+            "field per-path-ignores.*.json: DM9: no rule id starts with it",
+        ),
     ],
 )
 @pytest.mark.parametrize("name", ["pyproject.toml", ".netwhy.toml"])
