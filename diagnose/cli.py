@@ -137,13 +137,18 @@ def _rule_ids(values: list[str] | None) -> list[str] | None:
 
 
 def _emit(text: str) -> None:
+    from diagnose.render.safe import utf8  # a file name that is not UTF-8 must not end the run
+
+    text = utf8(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def _emit_report(report: Report, format: Format, text: Callable[..., str]) -> None:
     """Print a report as JSON, markdown, or with the given text renderer."""
     if format is Format.json:
-        _emit(report.model_dump_json(indent=2))
+        from diagnose.render.safe import scrub, shown
+
+        _emit(scrub(report, shown).model_dump_json(indent=2))
     elif format is Format.markdown:
         from diagnose.render.markdown import render
 

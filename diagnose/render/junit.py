@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from diagnose.batch import FileResult
+from diagnose.render.safe import xml
 
 
 def render(results: list[FileResult], fail_on: str = "warning") -> str:
@@ -13,22 +14,24 @@ def render(results: list[FileResult], fail_on: str = "warning") -> str:
     limit = order.get(fail_on, -1)
     suites = ET.Element("testsuites", name="netwhy")
     total = failures = 0
+    # Every text from the input (file names, values quoted in titles) goes through `xml`:
+    # characters XML 1.0 forbids (\x01, ESC, U+FFFE, a name's undecodable bytes) spelled out.
     for r in results:
-        suite = ET.SubElement(suites, "testsuite", name=r.file)
+        file = xml(r.file)
+        suite = ET.SubElement(suites, "testsuite", name=file)
         cases = fails = 0
         if not r.findings:
-            ET.SubElement(suite, "testcase", classname=r.file, name="no findings")
+            ET.SubElement(suite, "testcase", classname=file, name="no findings")
             cases = 1
         for f in r.findings:
             loc = f.location
             line = f":{loc.line}" if loc and loc.line else ""
-            case = ET.SubElement(
-                suite, "testcase", classname=r.file, name=f"{f.rule}{line} {f.title}"
-            )
+            title = xml(f.title)
+            case = ET.SubElement(suite, "testcase", classname=file, name=f"{f.rule}{line} {title}")
             cases += 1
             if order[f.severity] <= limit:
-                fail = ET.SubElement(case, "failure", message=f.title, type=f.severity)
-                fail.text = "\n".join([f.explanation, *(x.text for x in f.fixes)])
+                fail = ET.SubElement(case, "failure", message=title, type=f.severity)
+                fail.text = xml("\n".join([f.explanation, *(x.text for x in f.fixes)]))
                 fails += 1
             else:
                 ET.SubElement(case, "skipped", message=f"{f.severity}: below --fail-on")

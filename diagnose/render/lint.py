@@ -8,6 +8,7 @@ from typing import Any
 from diagnose.batch import INPUT_RULES, FileResult, Summary, summarize
 from diagnose.render.markdown import _w as _md_w
 from diagnose.render.markdown import answer, diagram
+from diagnose.render.safe import scrub, shown, shown_results, visible
 from diagnose.render.text import _fixes, _indent, _Style
 from diagnose.report import SCHEMA_VERSION, Finding
 
@@ -56,6 +57,7 @@ def render_text(
     and fixes follow each; then a summary with the counts by rule. The layout speaks `lang`
     (default: the language of the reports)."""
     lang = _lang(results, lang)
+    results = shown_results(results, visible)  # no raw control characters from the input
     st = _Style(fancy, lang)
     lines: list[str] = []
     for result in results:
@@ -125,13 +127,14 @@ def as_data(results: list[FileResult]) -> dict[str, Any]:
 
 def render_json(results: list[FileResult]) -> str:
     """The batch as JSON."""
-    return json.dumps(as_data(results), indent=2, ensure_ascii=False)
+    return json.dumps(scrub(as_data(results), shown), indent=2, ensure_ascii=False)
 
 
 def render_markdown(results: list[FileResult], *, lang: str | None = None) -> str:
     """A table of findings, then their explanations (for PR comments and chat); the layout
     speaks `lang` (default: the language of the reports)."""
     lang = _lang(results, lang)
+    results = shown_results(results, visible)
     s = summarize(results)
     lines = ["## netwhy check", "", _summary_line(s, lang), ""]
     verdicts = [(r.file, v) for r in results if r.report for v in r.report.verdicts]

@@ -6,6 +6,7 @@ the hops where paths break marked (see diagnose/render/mermaid.py), and the find
 from __future__ import annotations
 
 from diagnose.render import mermaid
+from diagnose.render.safe import shown_report, visible
 from diagnose.report import FixOut, Report, Verdict
 
 _MARK = {"pass": "✅", "blocked": "❌", "unknown": "❔"}
@@ -113,6 +114,7 @@ def verdict(v: Verdict, lang: str = "en") -> list[str]:
 
 def render(report: Report) -> str:
     """The whole report: the short answer, the verdicts, the topology, then findings."""
+    report = shown_report(report, visible)  # control characters, undecodable bytes spelled out
     lang = report.lang
     lines: list[str] = [f"## {_w('answer', lang)}", "", *answers(report), ""]
     if report.verdicts:

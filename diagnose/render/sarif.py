@@ -11,6 +11,7 @@ from urllib.parse import quote
 from diagnose import __version__
 from diagnose.batch import INVALID, NO_REASON, UNKNOWN_RULE, UNREADABLE, FileResult
 from diagnose.catalogue import Catalogue
+from diagnose.render.safe import scrub, shown
 from diagnose.report import Finding
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -124,4 +125,5 @@ def render(results: list[FileResult], cat: Catalogue, lang: str = "en") -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False)
+    # Texts naming a file that is not UTF-8 spell its bytes out (the uris carry them encoded).
+    return json.dumps(scrub(log, shown), indent=2, ensure_ascii=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from diagnose.render.safe import shown_report, visible
 from diagnose.report import Cause, FixOut, Hop, Question, Report, Verdict
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2", "cyan": "36"}
@@ -126,6 +127,7 @@ def verdict(v: Verdict, st: _Style) -> list[str]:
 
 def render_why(report: Report, *, fancy: bool = False) -> str:
     """The verdicts of a report, then its other findings in short."""
+    report = shown_report(report, visible)  # no raw control characters from the input
     st = _Style(fancy, report.lang)
     lines: list[str] = []
     for v in report.verdicts:
@@ -142,6 +144,7 @@ def render_why(report: Report, *, fancy: bool = False) -> str:
 
 def render_check(report: Report, *, fancy: bool = False) -> str:
     """Findings, most severe first, each with its explanation and fixes."""
+    report = shown_report(report, visible)
     st = _Style(fancy, report.lang)
     where = report.source or "<setup>"
     lines: list[str] = []
