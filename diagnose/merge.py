@@ -26,29 +26,31 @@ from diagnose.report import Location
 _GENERATED_ID = re.compile(r"s\d+")
 
 
-# (merged path, the path in the input being merged, kept value, new value) -> the value
-Disagree = Callable[[str, str, Any, Any], Any]
+# (merged path, the path in the input being merged, the inputs that gave the kept value,
+# kept value, new value) -> the value
+Disagree = Callable[[str, str, frozenset[int], Any, Any], Any]
 
 
 _MATCHED = object()
 
 
 class _Merger:
-    """Merges inputs one by one, remembering which input gave each entry."""
+    """Merges inputs one by one, remembering which inputs gave each entry."""
 
     def __init__(self, disagree: Disagree) -> None:
         self.data: dict[str, Any] = {}
-        self.owner: dict[str, int] = {}  # merged path of an entry -> the input that gave it
+        # merged path of an entry -> the inputs that gave it (a value: that gave it so)
+        self.owner: dict[str, frozenset[int]] = {}
         self.disagree = disagree
 
-    def first_giver(self, path: str) -> int:
-        """The input that gave the entry at `path` (or the nearest entry holding it)."""
+    def givers(self, path: str) -> frozenset[int]:
+        """The inputs that gave the entry at `path` (or the nearest entry holding it)."""
         parts = split_path(path)
         for cut in range(len(parts), -1, -1):
             found = self.owner.get(field_path(parts[:cut]))
             if found is not None:
                 return found
-        return 0
+        return frozenset()
 
     def merge(self, into: Any, new: Any, path: str, own: str, remap: dict[str, str], n: int) -> Any:
         """Merge input n's `new` (at `own` in it) into `into` at `path`; record how its list
@@ -62,11 +64,11 @@ class _Merger:
                     )
                 else:
                     into[key] = value
-                    self.owner[sub] = n
+                    self.owner[sub] = frozenset({n})
             return into
         if isinstance(into, list) and isinstance(new, list):
             named = all(isinstance(v, dict) and "name" in v for v in into + new)
-            earlier: list[Any] = into[:]  # what the inputs before this one gave, unmatched
+            earlier: list[Any] = [] if named else into[:]  # what earlier inputs gave, unmatched
             for i, value in enumerate(new):
                 target = None
                 if named:
@@ -79,15 +81,20 @@ class _Merger:
                 if target is None:
                     into.append(value)
                     target = len(into) - 1
-                    self.owner[f"{path}[{target}]"] = n
+                    self.owner[f"{path}[{target}]"] = frozenset({n})
                 else:
                     into[target] = self.merge(
                         into[target], value, f"{path}[{target}]", f"{own}[{i}]", remap, n
                     )
                 remap[f"{path}[{i}]"] = f"{path}[{target}]"
             return into
+        givers = self.givers(path)
         if into != new:
-            return self.disagree(path, own, into, new)
+            kept = self.disagree(path, own, givers, into, new)
+            if kept is new:
+                self.owner[path] = frozenset({n})
+            return kept
+        self.owner[path] = givers | {n}
         return into
 
 
@@ -123,11 +130,15 @@ def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
     suppressions = []
     files: list[str] = []
     current = 0
+    overridden: list[str] = []  # merged paths whose value the current input replaced
 
-    def disagree(path: str, own: str, kept: Any, new: Any) -> Any:
-        giver = loads[merger.first_giver(path)]
-        if giver.kind == "compose" and loads[current].kind == "compose":
+    def disagree(path: str, own: str, givers: frozenset[int], kept: Any, new: Any) -> Any:
+        giver = loads[min(givers, default=0)]
+        # Compose files override one another, as `docker compose -f a -f b` reads them; not
+        # a value another kind of input also gave.
+        if loads[current].kind == "compose" and all(loads[g].kind == "compose" for g in givers):
             notes.append(f"{path}: {loads[current].files[0]} overrides {kept!r} with {new!r}")
+            overridden.append(path)
             return new
         if not strict:
             notes.append(f"{path}: two inputs disagree ({kept!r} and {new!r}); kept {kept!r}")
@@ -152,9 +163,14 @@ def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
     for current, loaded in enumerate(loads):
         remap: dict[str, str] = {}
         part = loaded.setup.model_dump(by_alias=True, exclude_none=True)
+        overridden.clear()
         merger.merge(data, part, "", "", remap, current)
         for path, place in loaded.places.items():
-            places.setdefault(_moved(path, remap), place)
+            moved = _moved(path, remap)
+            if moved in overridden:  # findings about the value point where it now comes from
+                places[moved] = place
+            else:
+                places.setdefault(moved, place)
         notes += loaded.notes
         suppressions += loaded.suppressions
         files += loaded.files

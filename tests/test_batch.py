@@ -493,6 +493,30 @@ def test_a_compose_file_read_after_another_overrides_it(tmp_path: Path) -> None:
     assert any("overrides 'host' with 'bridge'" in n for n in result.notes)
     back = check_setup([str(override), str(base)], CheckOptions(one_setup=True))
     assert any("overrides 'bridge' with 'host'" in n for n in back.notes)
+    # the merged value is the override's, and a finding about it points there
+    from diagnose.loaders import load_file
+    from diagnose.merge import merge
+
+    merged = merge([load_file(base), load_file(override)])
+    assert merged.setup.docker and merged.setup.docker.containers[0].network_mode == "bridge"
+    where = merged.locate("docker.containers[0].network_mode")
+    assert where is not None and (where.file, where.line) == (str(override), 3)
+
+
+def test_a_compose_override_cannot_undo_what_another_kind_of_input_also_says(
+    tmp_path: Path,
+) -> None:
+    # docker inspect agrees with the first compose file: the running container is in host
+    # mode, whatever a later compose file says; in any order of the files.
+    base = _write(
+        tmp_path, "compose.yaml", "services:\n  web:\n    image: nginx\n    network_mode: host\n"
+    )
+    inspect = _write(tmp_path, "inspect.json", INSPECT_WEB_BRIDGE.replace('"bridge"', '"host"'))
+    override = _write(tmp_path, "override.yaml", "services:\n  web:\n    network_mode: bridge\n")
+    for paths in ([base, inspect, override], [inspect, base, override]):
+        result = check_setup([str(p) for p in paths], CheckOptions(one_setup=True))
+        assert result.input_error, paths
+        assert "contradict" in result.findings[0].title
 
 
 def test_a_file_given_twice_to_setup_is_refused(tmp_path: Path) -> None:
@@ -500,11 +524,12 @@ def test_a_file_given_twice_to_setup_is_refused(tmp_path: Path) -> None:
     vmx = _write(
         tmp_path, "vm.vmx", 'ethernet0.present = "TRUE"\nethernet0.connectionType = "nat"\n'
     )
-    other = str(tmp_path / "." / "vm.vmx")
-    result = check_setup([str(vmx), other], CheckOptions(one_setup=True))
-    assert result.input_error
-    (finding,) = result.findings
-    assert finding.rule == "IN002" and "given twice to --setup" in finding.title
+    (tmp_path / "sub").mkdir()
+    for other in (str(vmx), os.path.join(str(tmp_path), "sub", "..", "vm.vmx")):
+        result = check_setup([str(vmx), other], CheckOptions(one_setup=True))
+        assert result.input_error
+        (finding,) = result.findings
+        assert finding.rule == "IN002" and "given twice to --setup" in finding.title
 
 
 def test_stdin_and_no_files(tmp_path: Path) -> None:
@@ -693,31 +718,29 @@ def _inspect_joining(mode: str) -> str:
 
 
 def test_junit_stays_well_formed_xml_whatever_the_input_holds(tmp_path: Path) -> None:
-    # A value XML forbids in a finding text (DM017 quotes the container), in a file name,
-    # in an IN002 message and in SP002 naming a suppressed "id".
-    inspect = _write(tmp_path, "in\x1bspect.json", _inspect_joining(f"container:{BAD_VALUE}"))
+    # Characters XML forbids in a file name (and so in every finding of that file), in an
+    # IN002 message quoting a refused value, and in SP002 naming a suppressed "id".
+    inspect = _write(tmp_path, "in\x1bspect.json", _inspect_joining("container:db"))
+    refused = _write(tmp_path, "refused.json", _inspect_joining(f"container:{BAD_VALUE}"))
     vmx = (Path(__file__).parent / "fixtures/vmx/default-bridged.vmx").read_text("utf-8")
     vmx_path = _write(tmp_path, "v.vmx", vmx + "# netwhy: ignore[\x01\x1b] why\n")
-    bad = _write(
-        tmp_path,
-        "bad.yaml",
-        'docker:\n  containers:\n    - name: web\n      ports: ["\\x01\\ufffe:80"]\n',
-    )
-    code, out, err = _check(str(inspect), str(vmx_path), str(bad), "--format", "junit")
+    code, out, err = _check(str(inspect), str(refused), str(vmx_path), "--format", "junit")
     assert code == ExitCode.BAD_INPUT and "internal error" not in err
     root = ET.fromstring(out)  # expat accepts it
     cases = {c.get("name", ""): c for c in root.iter("testcase")}
-    dm017 = next(c for name, c in cases.items() if name.startswith("DM017"))
-    assert "db\\x01x\\x1b[2J\\ufffe" in (dm017.get("name") or "")
+    assert any(name.startswith("DM017") for name in cases)  # web joins the missing db
     assert any(s.get("name", "").endswith("/in\\x1bspect.json") for s in root.iter("testsuite"))
     assert any(name.startswith("SP002") and "\\x01" in name for name in cases)
-    assert any(name.startswith("IN002") for name in cases)
+    refusal = next(name for name in cases if name.startswith("IN002"))
+    assert "control characters" in refusal and "\x01" not in refusal
 
 
 def test_text_shows_control_characters_from_the_input_escaped(tmp_path: Path) -> None:
-    inspect = _write(tmp_path, "inspect.json", _inspect_joining(f"container:{BAD_VALUE}"))
+    # A file name holding ESC: every finding of the file repeats it.
+    inspect = _write(tmp_path, "in\x1bspect.json", _inspect_joining("container:db"))
     for args in ([], ["--full"]):
-        _, out, _ = _check(str(inspect), *args)
+        code, out, _ = _check(str(inspect), *args)
         text = out.decode("utf-8")
-        assert "\x1b" not in text and "\x01" not in text  # nothing for the terminal to obey
-        assert "db\\x01x\\x1b[2J" in text
+        assert code == ExitCode.FINDINGS and "DM017" in text
+        assert "\x1b" not in text  # nothing for the terminal to obey
+        assert "in\\x1bspect.json" in text
