@@ -8,6 +8,7 @@ the outcomes still possible (found by diagnosing the setup once per choice).
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -219,6 +220,10 @@ def _apply(setup: dict[str, Any], key: str, value: Any, where: str) -> None:
 
     trial = copy.deepcopy(setup)
     try:
+        try:
+            json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError:  # "\ud800" from a JSON body: no character, nothing writes it
+            raise ValueError("a lone UTF-16 surrogate: not a character") from None
         set_field(trial, key, value)
         load_setup(trial)  # first: the renames below read the entries as the schema has them
         _follow_renames(trial)

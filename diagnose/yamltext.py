@@ -12,6 +12,7 @@ import operator
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,15 +375,20 @@ def _json_positions(text: str) -> dict[PathKey, tuple[int, int]]:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# An escape of a high surrogate without its low one after it, or of a low one without its high.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
-def _refuse_surrogates(value: str, file: str, text: str) -> None:
+def refuse_surrogates(value: str, file: str, text: str) -> None:
     """Refuse text holding a lone UTF-16 surrogate (from a JSON escape, or a caller's string):
     no encoding writes it, and every later step (facts, output) would fail on it."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        m = _SURROGATE_ESCAPE.search(text) or re.search("[\ud800-\udfff]", text)
+        m = re.search("[\\ud800-\\udfff]", text) or _LONE_SURROGATE_ESCAPE.search(text)
         line = text.count("\n", 0, m.start()) + 1 if m else None
         raise InputError(
             "a lone UTF-16 surrogate (such as \\ud800 without its pair): not a character",
@@ -391,23 +397,25 @@ def _refuse_surrogates(value: str, file: str, text: str) -> None:
         ) from None
 
 
-_LONG_NUMBER = re.compile(r"[0-9][0-9_]{4000,}")
+def _too_long(exc: ValueError) -> bool:
+    """Whether Python refused to read an int for its digits (4,300 and more, by default)."""
+    return "integer string conversion" in str(exc)
 
 
 def value_problem(exc: ValueError) -> str:
-    """What a ValueError met while building a parsed value says, in the project's words:
-    Python reads no int of more than 4,300 digits, and says so in its own."""
-    if "integer string conversion" in str(exc):
-        return "a number of thousands of digits: not a value netwhy reads"
-    return str(exc)
+    """What a ValueError met while building a parsed value says, in the project's words."""
+    return (
+        "a number of thousands of digits: not a value netwhy reads" if _too_long(exc) else str(exc)
+    )
 
 
 def _value_error(exc: ValueError, text: str, file: str, syntax: str) -> InputError:
-    """A value the parser could not build; for a long number, its line."""
-    m = _LONG_NUMBER.search(text)
-    if m is None:
-        return InputError(f"malformed {syntax}: {value_problem(exc)}", file=file)
-    line = text.count("\n", 0, m.start()) + 1
+    """A value the parser could not build; for a number too long, its line."""
+    if not _too_long(exc):
+        return InputError(f"malformed {syntax}: {exc}", file=file)
+    limit = sys.get_int_max_str_digits() or 4300
+    m = re.search(f"[0-9][0-9_]{{{limit},}}", text)
+    line = text.count("\n", 0, m.start()) + 1 if m else None
     return InputError(value_problem(exc), file=file, line=line)
 
 
@@ -416,7 +424,7 @@ def parse(text: str, file: str) -> Document:
     if not text.strip():
         raise InputError("empty file", file=file)
     if not text.isascii():
-        _refuse_surrogates(text, file, text)
+        refuse_surrogates(text, file, text)
     if text.lstrip().startswith(("{", "[")):
         try:
             data = json.loads(text)
@@ -429,7 +437,7 @@ def parse(text: str, file: str) -> Document:
         except ValueError as exc:  # Python's limit on the digits of an int
             raise _value_error(exc, text, file, "JSON") from None
         if _SURROGATE_ESCAPE.search(text):  # "\ud800" alone is no character: nothing encodes it
-            _refuse_surrogates(json.dumps(data, ensure_ascii=False), file, text)
+            refuse_surrogates(json.dumps(data, ensure_ascii=False), file, text)
         return Document(data, file, _json_positions(text))
     loader = (_FastLoader or _Loader)(text)
     try:

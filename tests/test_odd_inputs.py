@@ -104,3 +104,25 @@ def test_control_characters_in_values_netwhy_repeats_are_refused(
     (finding,) = result.findings
     assert finding.rule == "IN002" and "control characters" in finding.title
     assert field in finding.title
+
+
+def test_a_lone_surrogate_in_text_of_any_kind_or_in_an_answer_is_refused() -> None:
+    # Text sent to the server or the API (not read from a file) can hold one in any format.
+    result = check_text("docker run -p 80:80 --name w\ud800 nginx\n", "run.sh", CheckOptions())
+    (finding,) = result.findings
+    assert finding.rule == "IN002" and "surrogate" in finding.title
+    with pytest.raises(InputError, match="surrogate") as caught:
+        ask("why can't I reach my container?", facts={"docker.containers[web].image": "n\ud800"})
+    assert caught.value.field == "docker.containers[web].image"
+
+
+def test_the_line_of_a_lone_surrogate_is_its_own_not_a_pairs_before_it() -> None:
+    with pytest.raises(InputError) as caught:
+        parse('{"a": "\\ud83d\\ude00",\n"b": "\\ud800"}', "c.json")
+    assert caught.value.line == 2
+
+
+def test_a_bad_date_is_not_blamed_on_a_long_number() -> None:
+    with pytest.raises(InputError) as caught:
+        parse("a: 2024-13-45\nb: " + "9" * 4200 + "\n", "c.yaml")
+    assert caught.value.message == "malformed YAML: month must be in 1..12"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from diagnose.errors import InputError
 from diagnose.loaders.base import Loaded, LoadOptions, Suppression
-from diagnose.yamltext import read_file
+from diagnose.yamltext import read_file, refuse_surrogates
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,8 @@ def load_text(
     text: str, name: str, kind: str | None = None, options: LoadOptions | None = None
 ) -> Loaded:
     """Load one input from its text."""
+    if not text.isascii():  # text from a caller, not a file: it may hold what no file can
+        refuse_surrogates(text, name, text)
     fmt = _format(kind or detect(name, text))
     loaded: Loaded = _module(fmt).load(text, name, fmt.kind, options or LoadOptions())
     for s in scan_suppressions(text, name, fmt.kind):
