@@ -200,16 +200,24 @@ def _apply(
     result.findings.sort(key=_order)
 
 
+def filterable_rules(rule_dirs: tuple[str, ...]) -> frozenset[str]:
+    """The ids the configuration and suppressions may name: every rule of the catalogue and
+    the findings about suppressions (input errors are always reported)."""
+    from diagnose.diagnosis import catalogue_for
+
+    return frozenset({*catalogue_for(rule_dirs).rules, NO_REASON, UNKNOWN_RULE})
+
+
 def _suppression_findings(
     suppressions: list[Suppression], rule_dirs: tuple[str, ...]
 ) -> list[Finding]:
     """SP001 for a suppression without a reason, SP002 for each id it names that is no rule
     (ill-formed, or well-formed but not a rule netwhy has: ZZ999, a misspelt DN081)."""
-    from diagnose.diagnosis import catalogue_for, report_phrase
+    from diagnose.diagnosis import report_phrase
 
     if not suppressions:
         return []
-    known = {*catalogue_for(rule_dirs).rules, NO_REASON, UNKNOWN_RULE}
+    known = filterable_rules(rule_dirs)
     out = []
     for s in suppressions:
         where = Location(file=s.file, line=s.line)
@@ -234,7 +242,9 @@ def _suppression_findings(
                         rule=UNKNOWN_RULE,
                         name="suppression-names-no-rule",
                         severity="warning",
-                        title=report_phrase("unknown_rule", rule=rule),
+                        title=report_phrase(
+                            "input_rule" if rule in INPUT_RULES else "unknown_rule", rule=rule
+                        ),
                         explanation=report_phrase("unknown_rule_why"),
                         fixes=[],
                         claims=[],
@@ -347,11 +357,24 @@ def check_loaded(loaded: Loaded, file: str, options: CheckOptions) -> FileResult
 
 
 def check_setup(paths: list[str], options: CheckOptions) -> FileResult:
-    """--setup: several files describe one setup; load each, merge, diagnose once."""
+    """--setup: several files describe one setup; load each, merge, diagnose once. Never
+    raises for bad input; a bug met on the way is the setup's IN002, as for one file."""
+    result = FileResult(file=" + ".join(paths), kind="merged")
+    try:
+        return _check_setup(paths, options, result)
+    except (EngineError, RuleError) as exc:
+        result.input_error = True
+        finding = _input_finding(InputError(str(exc), file=result.file), result.file, INVALID)
+        _apply(result, [finding], [], options)
+        return result
+    except Exception as exc:
+        return _failed(result, exc, options)
+
+
+def _check_setup(paths: list[str], options: CheckOptions, result: FileResult) -> FileResult:
     from diagnose.merge import merge
 
-    name = " + ".join(paths)
-    result = FileResult(file=name, kind="merged")
+    name = result.file
     seen: dict[str, str] = {}
     for path in paths:
         real = os.path.realpath(path)

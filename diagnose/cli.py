@@ -378,14 +378,22 @@ def check(
         *((rule, None, "--ignore", False) for rule in ignore or []),
     ]
     if named:
-        from diagnose.batch import NO_REASON, UNKNOWN_RULE
-        from diagnose.diagnosis import catalogue_for
+        from diagnose.batch import filterable_rules
 
-        known = {*catalogue_for(tuple(rules or ())).rules, *INPUT_RULES, NO_REASON, UNKNOWN_RULE}
+        # A severity may be set for input errors too; they are never selected or ignored.
+        filterable = filterable_rules(tuple(rules or ()))
         for rule, source, field, whole in named:
-            if rule not in known if whole else not any(k.startswith(rule) for k in known):
-                what = "no such rule" if whole or len(rule) == 5 else "no rule id starts with it"
-                raise InputError(f"{rule}: {what} (see `netwhy rules`)", file=source, field=field)
+            if rule in filterable or (whole and rule in INPUT_RULES):
+                continue
+            if not whole and any(k.startswith(rule) for k in filterable):
+                continue  # a prefix: DP, DM00
+            if any(k.startswith(rule) for k in INPUT_RULES):
+                what = "input errors are always reported: they cannot be selected or ignored"
+            elif whole or len(rule) == 5:
+                what = "no such rule (see `netwhy rules`)"
+            else:
+                what = "no rule id starts with it (see `netwhy rules`)"
+            raise InputError(f"{rule}: {what}", file=source, field=field)
     files = collect(paths, options)
     if not files:
         _fail("no files to check (folders are searched for config files; see --include)")

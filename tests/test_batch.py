@@ -148,13 +148,15 @@ def test_a_suppression_without_reason_or_with_a_bad_id_is_reported(tmp_path: Pat
     text = HOST_MODE.replace(" the mapping documents the port for humans", "")
     text += (
         "# netwhy: ignore[DM6] typo\n# netwhy: ignore[ZZ999, DM006, SP001] unknown, real, real\n"
+        "# netwhy: ignore[IN002] input errors are always reported\n"
     )
     data = _json(str(_write(tmp_path, "s.yaml", text)))
     found = sorted((f["rule"], f["title"]) for f in data["files"][0]["findings"])
-    assert [rule for rule, _ in found] == ["SP001", "SP002", "SP002"]
-    # well-formed but no rule netwhy has: it suppresses nothing either
+    assert [rule for rule, _ in found] == ["SP001", "SP002", "SP002", "SP002"]
+    # well-formed but no rule netwhy has, or an input error: it suppresses nothing either
     assert [t for r, t in found if r == "SP002"] == [
         "A suppression names DM6, which is no rule netwhy has",
+        "A suppression names IN002, an input error: input errors cannot be suppressed",
         "A suppression names ZZ999, which is no rule netwhy has",
     ]
 

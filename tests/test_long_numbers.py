@@ -68,3 +68,23 @@ def test_a_file_netwhy_fails_on_is_that_files_error_and_the_batch_goes_on(
     monkeypatch.setenv("NETWHY_DEBUG", "1")  # who debugs gets the traceback
     with pytest.raises(KeyError):
         check_many([str(bad)], CheckOptions())
+
+
+def test_a_bug_met_under_setup_is_that_setups_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import diagnose.merge as merge
+
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text("services:\n  web:\n    image: nginx\n")
+    second.write_text("services:\n  db:\n    image: redis\n")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(merge, "merge", broken)
+    monkeypatch.delenv("NETWHY_DEBUG", raising=False)
+    (result,) = check_many([str(first), str(second)], CheckOptions(one_setup=True))
+    assert result.input_error
+    (finding,) = result.findings
+    assert finding.rule == "IN002" and "a bug of netwhy's (KeyError: 'boom')" in finding.title
