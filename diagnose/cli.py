@@ -63,7 +63,9 @@ RedactOpt = Annotated[
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"netwhy: error: {message}", err=True)
+    from diagnose.render.safe import visible  # a file name may hold ESC or undecodable bytes
+
+    typer.echo(f"netwhy: error: {visible(message)}", err=True)
     raise typer.Exit(ExitCode.BAD_INPUT)
 
 
@@ -407,6 +409,8 @@ def check(
 
         results = redact_results(results, catalogue=engine_for(tuple(rules or ())).catalogue)
     # Unusable inputs: one line each on stderr (and as IN001/IN002 findings in JSON/SARIF).
+    from diagnose.render.safe import visible
+
     for result in results:
         for finding in result.findings:
             if finding.rule in INPUT_RULES:
@@ -414,7 +418,7 @@ def check(
                 where = result.file
                 if loc is not None:
                     where = loc.file + "".join(f":{n}" for n in (loc.line, loc.column) if n)
-                typer.echo(f"netwhy: error: {where}: {finding.title}", err=True)
+                typer.echo(f"netwhy: error: {visible(f'{where}: {finding.title}')}", err=True)
     if format is CheckFormat.json:
         from diagnose.render.lint import render_json
 
@@ -444,11 +448,12 @@ def check(
 
 
 def _progress(done: int, total: int, name: str) -> None:
+    from diagnose.render.safe import visible
+
     width = 30
     filled = width * done // total
-    sys.stderr.write(
-        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[-40:]}\x1b[K"
-    )
+    shown = visible(name[-40:])
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {shown}\x1b[K")
     sys.stderr.flush()
 
 

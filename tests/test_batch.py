@@ -737,6 +737,13 @@ def test_junit_stays_well_formed_xml_whatever_the_input_holds(tmp_path: Path) ->
     assert "control characters" in refusal and "\x01" not in refusal
 
 
+def test_the_error_lines_on_stderr_show_control_characters_escaped(tmp_path: Path) -> None:
+    bad = _write(tmp_path, "b\x1bad.json", "{not json")
+    code, _, err = _check(str(bad))
+    assert code == ExitCode.BAD_INPUT
+    assert "\x1b" not in err and "b\\x1bad.json" in err
+
+
 def test_text_shows_control_characters_from_the_input_escaped(tmp_path: Path) -> None:
     # A file name holding ESC: every finding of the file repeats it.
     inspect = _write(tmp_path, "in\x1bspect.json", _inspect_joining("container:db"))
