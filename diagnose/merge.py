@@ -98,6 +98,25 @@ class _Merger:
         return into
 
 
+def _implicit_default_dropped(merger: _Merger, loads: list[Loaded], notes: list[str]) -> None:
+    """A compose service without network_mode joins the project's `default` network; an
+    override that gives it a network_mode takes it off, as compose merges them (else the
+    service would be read as in host mode and on `default` at once)."""
+    containers = merger.data.get("docker", {}).get("containers", [])
+    for i, ct in enumerate(containers):
+        path = f"docker.containers[{i}]"
+        if "network_mode" not in ct or ct.get("networks") != [{"name": "default"}]:
+            continue
+        joined = merger.givers(f"{path}.networks")
+        moded = merger.givers(f"{path}.network_mode")
+        if joined.isdisjoint(moded) and all(loads[n].kind == "compose" for n in joined | moded):
+            del ct["networks"]
+            notes.append(
+                f"{ct.get('name')}: network_mode {ct['network_mode']!r} from an override takes "
+                "it off the default network, as compose does"
+            )
+
+
 def _nearest(places: dict[str, Location], path: str) -> Location | None:
     """The place of a merged entry, or of its nearest located parent."""
     parts = split_path(path)
@@ -174,6 +193,7 @@ def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
         notes += loaded.notes
         suppressions += loaded.suppressions
         files += loaded.files
+    _implicit_default_dropped(merger, loads, notes)
     for symptom in data.get("symptoms", []):
         if _GENERATED_ID.fullmatch(str(symptom.get("id", ""))):
             del symptom["id"]  # numbered again, so two inputs' "s1" do not clash

@@ -505,6 +505,21 @@ def test_a_compose_file_read_after_another_overrides_it(tmp_path: Path) -> None:
     assert where is not None and (where.file, where.line) == (str(override), 3)
 
 
+def test_an_override_giving_a_network_mode_takes_the_service_off_the_default_network(
+    tmp_path: Path,
+) -> None:
+    # The base service joins the project's default network implicitly; with the override's
+    # network_mode: host, compose runs it in host mode only (DM023 "host mode but also joins
+    # default" was a false alarm).
+    base = _write(
+        tmp_path, "compose.yaml", "services:\n  web:\n    image: nginx\n    ports: ['80:80']\n"
+    )
+    override = _write(tmp_path, "override.yaml", "services:\n  web:\n    network_mode: host\n")
+    result = check_setup([str(base), str(override)], CheckOptions(one_setup=True))
+    assert [f.rule for f in result.findings] == ["DM006"]  # the mapping host mode discards
+    assert any("takes it off the default network" in n for n in result.notes)
+
+
 def test_a_compose_override_cannot_undo_what_another_kind_of_input_also_says(
     tmp_path: Path,
 ) -> None:
