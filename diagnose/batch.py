@@ -177,7 +177,8 @@ def _apply(
     """Configuration first (it says what exists), then the inline suppressions.
 
     The findings about suppressions themselves (SP001, SP002) obey the configuration like
-    any other, but no inline suppression; input errors (IN001, IN002) obey neither."""
+    any other, but no inline suppression; input errors (IN001, IN002) are never selected,
+    ignored or suppressed (only a severity may be set for them)."""
     config = options.config
     about_suppressions = _suppression_findings(suppressions, options.rules)
     for finding in (*findings, *about_suppressions):

@@ -261,7 +261,7 @@ class Engine:
 
         A set of live rules met for the first time runs on the smallest kept ruleset that
         holds it. Else it gets its own while the rules so compiled for sets met once stay
-        under half the catalogue (compiling costs about 0.07 ms a rule: the few rules of
+        at most half the catalogue (compiling costs about 0.07 ms a rule: the few rules of
         each file in a new batch cost less than the whole catalogue's 25 ms), and then runs
         on the whole catalogue, compiled once and kept: many setups (each choice `ask`
         weighs, say) are met once. Met again, big enough for one run to repay it, or the

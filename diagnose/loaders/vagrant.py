@@ -284,8 +284,7 @@ class _Lexer:
             try:
                 number = float(text) if (m.group(1) or m.group(2)) else int(text, 0)
             except ValueError:
-                # Ruby: 024 is octal, 09 an error; Python refuses 4,300 digits and more
-                if not re.fullmatch(r"0[0-7]{1,4000}", text):
+                if not re.fullmatch(r"0[0-7]+", text):  # Ruby: 024 is octal, 09 an error
                     raise self.fail(f"{text!r} is not a number", line) from None
                 number = int(text, 8)
             self.add("num", start, line, spaced, number)
