@@ -307,10 +307,7 @@ def _check(path: str, load: Callable[[], Loaded], options: CheckOptions) -> File
     try:
         loaded = load()
     except InputError as exc:
-        rule = UNREADABLE if any(w in exc.message for w in _UNREADABLE_WORDS) else INVALID
-        result.input_error = True
-        _apply(result, [_input_finding(exc, path, rule)], [], options)
-        return result
+        return _refused(result, exc, path, options)
     except Exception as exc:
         return _failed(result, exc, options)
     try:
@@ -318,11 +315,7 @@ def _check(path: str, load: Callable[[], Loaded], options: CheckOptions) -> File
     except (EngineError, RuleError) as exc:  # a bug or a bad user rule: still one line
         result.kind = loaded.kind
         result.notes = list(loaded.notes)
-        result.input_error = True
-        _apply(
-            result, [_input_finding(InputError(str(exc), file=path), path, INVALID)], [], options
-        )
-        return result
+        return _refused(result, InputError(str(exc), file=path), path, options, INVALID)
     except Exception as exc:
         result.kind = loaded.kind
         return _failed(result, exc, options)
@@ -337,13 +330,18 @@ def _failed(result: FileResult, exc: Exception, options: CheckOptions) -> FileRe
         f"netwhy failed on this file, a bug of netwhy's ({type(exc).__name__}: {exc}); "
         "NETWHY_DEBUG=1 shows where"
     )
+    return _refused(result, InputError(message, file=result.file), result.file, options, INVALID)
+
+
+def _refused(
+    result: FileResult, exc: InputError, file: str, options: CheckOptions, rule: str | None = None
+) -> FileResult:
+    """The result of an input netwhy could not check: its one finding, IN001 when it could
+    not be read (the default, from the message) or IN002."""
+    if rule is None:
+        rule = UNREADABLE if any(w in exc.message for w in _UNREADABLE_WORDS) else INVALID
     result.input_error = True
-    _apply(
-        result,
-        [_input_finding(InputError(message, file=result.file), result.file, INVALID)],
-        [],
-        options,
-    )
+    _apply(result, [_input_finding(exc, file, rule)], [], options)
     return result
 
 
@@ -364,10 +362,9 @@ def check_setup(paths: list[str], options: CheckOptions) -> FileResult:
     try:
         return _check_setup(paths, options, result)
     except (EngineError, RuleError) as exc:
-        result.input_error = True
-        finding = _input_finding(InputError(str(exc), file=result.file), result.file, INVALID)
-        _apply(result, [finding], [], options)
-        return result
+        return _refused(
+            result, InputError(str(exc), file=result.file), result.file, options, INVALID
+        )
     except Exception as exc:
         return _failed(result, exc, options)
 
@@ -381,27 +378,20 @@ def _check_setup(paths: list[str], options: CheckOptions, result: FileResult) ->
         real = os.path.realpath(path)
         if real in seen:  # merged with itself, every adapter and port would be there twice
             message = f"given twice to --setup (as {seen[real]} and {path})"
-            result.input_error = True
-            finding = _input_finding(InputError(message, file=path), path, INVALID)
-            _apply(result, [finding], [], options)
-            return result
+            return _refused(result, InputError(message, file=path), path, options, INVALID)
         seen[real] = path
     loads = []
     for path in paths:
         try:
             loads.append(_load(path, options))
-        except InputError as exc:
-            rule = UNREADABLE if any(w in exc.message for w in _UNREADABLE_WORDS) else INVALID
-            result.input_error = True
-            _apply(result, [_input_finding(exc, path, rule)], [], options)
+        except InputError as exc:  # every unusable file is reported, then the setup is not
+            _refused(result, exc, path, options)
     if result.input_error:
         return result
     try:
         loaded = merge(loads)
     except InputError as exc:
-        result.input_error = True
-        _apply(result, [_input_finding(exc, name, INVALID)], [], options)
-        return result
+        return _refused(result, exc, name, options, INVALID)
     result.notes = list(loaded.notes)
     report = _diagnose(loaded, options)
     result.report = report
