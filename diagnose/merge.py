@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Loaded, split_path
+from diagnose.loaders.base import Loaded, nearest, split_path
 from diagnose.loading import field_path, validation_error
 from diagnose.model import Setup
 from diagnose.report import Location
@@ -26,9 +26,9 @@ from diagnose.report import Location
 _GENERATED_ID = re.compile(r"s\d+")
 
 
-# (merged path, the path in the input being merged, the inputs that gave the kept value,
-# kept value, new value) -> the value
-Disagree = Callable[[str, str, frozenset[int], Any, Any], Any]
+# (merged path, the path in input n, the inputs that gave the kept value, kept value,
+# input n's value, n) -> the value
+Disagree = Callable[[str, str, frozenset[int], Any, Any, int], Any]
 
 
 _MATCHED = object()
@@ -45,12 +45,7 @@ class _Merger:
 
     def givers(self, path: str) -> frozenset[int]:
         """The inputs that gave the entry at `path` (or the nearest entry holding it)."""
-        parts = split_path(path)
-        for cut in range(len(parts), -1, -1):
-            found = self.owner.get(field_path(parts[:cut]))
-            if found is not None:
-                return found
-        return frozenset()
+        return nearest(self.owner, path) or frozenset()
 
     def merge(self, into: Any, new: Any, path: str, own: str, remap: dict[str, str], n: int) -> Any:
         """Merge input n's `new` (at `own` in it) into `into` at `path`; record how its list
@@ -90,7 +85,7 @@ class _Merger:
             return into
         givers = self.givers(path)
         if into != new:
-            kept = self.disagree(path, own, givers, into, new)
+            kept = self.disagree(path, own, givers, into, new, n)
             if kept is new:
                 self.owner[path] = frozenset({n})
             return kept
@@ -117,16 +112,6 @@ def _implicit_default_dropped(merger: _Merger, loads: list[Loaded], notes: list[
             )
 
 
-def _nearest(places: dict[str, Location], path: str) -> Location | None:
-    """The place of a merged entry, or of its nearest located parent."""
-    parts = split_path(path)
-    for cut in range(len(parts), 0, -1):
-        found = places.get(field_path(parts[:cut]))
-        if found is not None:
-            return found
-    return None
-
-
 def _moved(path: str, remap: dict[str, str]) -> str:
     """Where an entry of one input stands in the merged setup."""
     parts = split_path(path)
@@ -148,23 +133,22 @@ def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
     notes: list[str] = []
     suppressions = []
     files: list[str] = []
-    current = 0
-    overridden: list[str] = []  # merged paths whose value the current input replaced
+    overridden: list[str] = []  # merged paths whose value the input being merged replaced
 
-    def disagree(path: str, own: str, givers: frozenset[int], kept: Any, new: Any) -> Any:
-        giver = loads[min(givers, default=0)]
+    def disagree(path: str, own: str, givers: frozenset[int], kept: Any, new: Any, n: int) -> Any:
+        giver, current = loads[min(givers, default=0)], loads[n]
         # Compose files override one another, as `docker compose -f a -f b` reads them; not
         # a value another kind of input also gave.
-        if loads[current].kind == "compose" and all(loads[g].kind == "compose" for g in givers):
-            notes.append(f"{path}: {loads[current].files[0]} overrides {kept!r} with {new!r}")
+        if current.kind == "compose" and all(loads[g].kind == "compose" for g in givers):
+            notes.append(f"{path}: {current.files[0]} overrides {kept!r} with {new!r}")
             overridden.append(path)
             return new
         if not strict:
             notes.append(f"{path}: two inputs disagree ({kept!r} and {new!r}); kept {kept!r}")
             return kept
         where = [
-            _nearest(places, path) or Location(file=giver.files[0]),
-            loads[current].locate(own) or Location(file=loads[current].files[0]),
+            nearest(places, path) or Location(file=giver.files[0]),
+            current.locate(own) or Location(file=current.files[0]),
         ]
         said = " and ".join(
             f"{w.file}{f':{w.line}' if w.line else ''} says {v!r}"
@@ -179,11 +163,11 @@ def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
 
     merger = _Merger(disagree)
     data = merger.data
-    for current, loaded in enumerate(loads):
+    for n, loaded in enumerate(loads):
         remap: dict[str, str] = {}
         part = loaded.setup.model_dump(by_alias=True, exclude_none=True)
         overridden.clear()
-        merger.merge(data, part, "", "", remap, current)
+        merger.merge(data, part, "", "", remap, n)
         for path, place in loaded.places.items():
             moved = _moved(path, remap)
             if moved in overridden:  # findings about the value point where it now comes from

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
@@ -24,6 +24,19 @@ from diagnose.report import Location
 from diagnose.yamltext import Document, PathKey
 
 _PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
+
+
+T = TypeVar("T")
+
+
+def nearest(found: Mapping[str, T], path: str) -> T | None:
+    """What `found` holds for the setup entry at `path`, or for its nearest parent."""
+    parts = split_path(path)
+    for cut in range(len(parts), 0, -1):
+        hit = found.get(field_path(parts[:cut]))
+        if hit is not None:
+            return hit
+    return None
 
 
 @lru_cache(maxsize=4096)  # loaders split the same few paths for every file
@@ -131,14 +144,7 @@ class Loaded:
 
     def locate(self, path: str | None) -> Location | None:
         """The place of a setup entry, or of its nearest located parent."""
-        if path is None:
-            return None
-        parts = split_path(path)
-        for cut in range(len(parts), 0, -1):
-            hit = self.places.get(field_path(parts[:cut]))
-            if hit is not None:
-                return hit
-        return None
+        return None if path is None else nearest(self.places, path)
 
 
 class Builder:
