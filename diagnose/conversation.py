@@ -20,7 +20,7 @@ from diagnose import intake
 from diagnose.errors import InputError
 from diagnose.intake import Recognised
 from diagnose.report import Out, Question, Report, TraceEntry
-from diagnose.yamltext import value_problem
+from diagnose.yamltext import refuse_surrogates, value_problem
 
 
 class AskQuestion(Out):
@@ -220,10 +220,7 @@ def _apply(setup: dict[str, Any], key: str, value: Any, where: str) -> None:
 
     trial = copy.deepcopy(setup)
     try:
-        try:
-            json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
-        except UnicodeEncodeError:  # "\ud800" from a JSON body: no character, nothing writes it
-            raise ValueError("a lone UTF-16 surrogate: not a character") from None
+        refuse_surrogates(json.dumps(value, ensure_ascii=False, default=str), where)
         set_field(trial, key, value)
         load_setup(trial)  # first: the renames below read the entries as the schema has them
         _follow_renames(trial)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from diagnose.errors import InputError
 from diagnose.model import Setup
-from diagnose.yamltext import Document, PathKey, parse, read_text
+from diagnose.yamltext import Document, PathKey, parse, read_text, refuse_surrogates
 
 SetupSource = Setup | dict[str, Any] | str | Path
 
@@ -73,6 +73,7 @@ def setup_from_document(doc: Document) -> Setup:
 
 def load_text(text: str, file: str = "<text>") -> Setup:
     """Parse and validate YAML or JSON text."""
+    refuse_surrogates(text, file)  # text from a caller, not a file, may hold one
     return setup_from_document(parse(text, file))
 
 

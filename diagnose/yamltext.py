@@ -374,7 +374,6 @@ def _json_positions(text: str) -> dict[PathKey, tuple[int, int]]:
     return lines
 
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 # An escape of a high surrogate without its low one after it, or of a low one without its high.
 _LONE_SURROGATE_ESCAPE = re.compile(
     r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
@@ -382,11 +381,15 @@ _LONE_SURROGATE_ESCAPE = re.compile(
 )
 
 
-def refuse_surrogates(value: str, file: str, text: str) -> None:
-    """Refuse text holding a lone UTF-16 surrogate (from a JSON escape, or a caller's string):
-    no encoding writes it, and every later step (facts, output) would fail on it."""
+def refuse_surrogates(text: str, file: str, value: str | None = None) -> None:
+    """Refuse a lone UTF-16 surrogate in `text` (a caller's string: a file read as UTF-8 has
+    none), or in `value` built from it (JSON's "\\ud800"): no encoding writes it, and every
+    later step (facts, output) would fail on it."""
+    target = text if value is None else value
+    if target.isascii():
+        return
     try:
-        value.encode("utf-8")
+        target.encode("utf-8")
     except UnicodeEncodeError:
         m = re.search("[\\ud800-\\udfff]", text) or _LONE_SURROGATE_ESCAPE.search(text)
         line = text.count("\n", 0, m.start()) + 1 if m else None
@@ -423,8 +426,6 @@ def parse(text: str, file: str) -> Document:
     """Parse YAML (JSON included) into a Document; malformed text raises InputError."""
     if not text.strip():
         raise InputError("empty file", file=file)
-    if not text.isascii():
-        refuse_surrogates(text, file, text)
     if text.lstrip().startswith(("{", "[")):
         try:
             data = json.loads(text)
@@ -436,8 +437,8 @@ def parse(text: str, file: str) -> Document:
             raise InputError("malformed JSON: nested too deeply", file=file) from None
         except ValueError as exc:  # Python's limit on the digits of an int
             raise _value_error(exc, text, file, "JSON") from None
-        if _SURROGATE_ESCAPE.search(text):  # "\ud800" alone is no character: nothing encodes it
-            refuse_surrogates(json.dumps(data, ensure_ascii=False), file, text)
+        if _LONE_SURROGATE_ESCAPE.search(text):  # "\ud800" alone: no character, none encodes it
+            refuse_surrogates(text, file, json.dumps(data, ensure_ascii=False))
         return Document(data, file, _json_positions(text))
     loader = (_FastLoader or _Loader)(text)
     try:

@@ -113,8 +113,7 @@ def load_text(
     text: str, name: str, kind: str | None = None, options: LoadOptions | None = None
 ) -> Loaded:
     """Load one input from its text."""
-    if not text.isascii():  # text from a caller, not a file: it may hold what no file can
-        refuse_surrogates(text, name, text)
+    refuse_surrogates(text, name)  # text from a caller, not a file, may hold one
     fmt = _format(kind or detect(name, text))
     loaded: Loaded = _module(fmt).load(text, name, fmt.kind, options or LoadOptions())
     for s in scan_suppressions(text, name, fmt.kind):
