@@ -198,15 +198,19 @@ def _catalogue(rule_dirs: tuple[str, ...]) -> Catalogue:
     return default_catalogue() if not rule_dirs else build(rule_dirs)
 
 
+def _resolved(rule_dirs: tuple[str, ...]) -> tuple[str, ...]:
+    """`./x` and `x` are one rule set: catalogues and engines are kept by resolved folders."""
+    return tuple(str(Path(d).resolve()) for d in rule_dirs)
+
+
 def catalogue_for(rule_dirs: tuple[str, ...] = ()) -> Catalogue:
     """The catalogue of the bundled rules and those in `rule_dirs`, built once per process."""
-    return _catalogue(tuple(str(Path(d).resolve()) for d in rule_dirs))
+    return _catalogue(_resolved(rule_dirs))
 
 
 def engine_for(rule_dirs: tuple[str, ...] = ()) -> Engine:
     """One engine per process and rule set (durable-rules hosts are costly and never freed)."""
-    # `./x` and `x` are one rule set: key on the resolved folders.
-    rule_dirs = tuple(str(Path(d).resolve()) for d in rule_dirs)
+    rule_dirs = _resolved(rule_dirs)
     with _engines_lock:
         eng = _engines.get(rule_dirs)
         if eng is None:
