@@ -22,6 +22,7 @@ from diagnose.exitcodes import ExitCode
 from diagnose.languages import LANGUAGES
 
 if TYPE_CHECKING:
+    from diagnose.config import Config
     from diagnose.report import Report
 
 app = typer.Typer(
@@ -365,37 +366,7 @@ def check(
         from diagnose.diagnosis import engine_for
 
         engine_for(tuple(rules))
-    # An id or prefix that names no rule is a mistake, not a no-op: it would select, ignore
-    # or set the severity of nothing, silently.
-    named = [
-        *((rule, found.source, f"severity.{rule}", True) for rule in found.severity),
-        *((rule, found.source, "select", False) for rule in found.select),
-        *((rule, found.source, "ignore", False) for rule in found.ignore),
-        *(
-            (rule, found.source, f"per-path-ignores.{pattern}", False)
-            for pattern, ids in found.per_path_ignores.items()
-            for rule in ids
-        ),
-        *((rule, None, "--select", False) for rule in select or []),
-        *((rule, None, "--ignore", False) for rule in ignore or []),
-    ]
-    if named:
-        from diagnose.batch import filterable_rules
-
-        # A severity may be set for input errors too; they are never selected or ignored.
-        filterable = filterable_rules(tuple(rules or ()))
-        for rule, source, field, whole in named:
-            if rule in filterable or (whole and rule in INPUT_RULES):
-                continue
-            if not whole and any(k.startswith(rule) for k in filterable):
-                continue  # a prefix: DP, DM00
-            if any(k.startswith(rule) for k in INPUT_RULES):
-                what = "input errors are always reported: they cannot be selected or ignored"
-            elif whole or len(rule) == 5:
-                what = "no such rule (see `netwhy rules`)"
-            else:
-                what = "no rule id starts with it (see `netwhy rules`)"
-            raise InputError(f"{rule}: {what}", file=source, field=field)
+    _refuse_unknown_ids(found, select, ignore, tuple(rules or ()))
     files = collect(paths, options)
     if not files:
         _fail("no files to check (folders are searched for config files; see --include)")
@@ -445,6 +416,43 @@ def check(
         raise typer.Exit(ExitCode.BAD_INPUT)
     if failing(results, cfg.fail_on):
         raise typer.Exit(ExitCode.FINDINGS)
+
+
+def _refuse_unknown_ids(
+    found: Config, select: list[str] | None, ignore: list[str] | None, rules: tuple[str, ...]
+) -> None:
+    """An id or prefix that names no rule is a mistake, not a no-op: it would select, ignore
+    or set the severity of nothing, silently. Raises InputError naming where it was given."""
+    from diagnose.batch import INPUT_RULES, filterable_rules
+
+    named = [
+        *((rule, found.source, f"severity.{rule}", True) for rule in found.severity),
+        *((rule, found.source, "select", False) for rule in found.select),
+        *((rule, found.source, "ignore", False) for rule in found.ignore),
+        *(
+            (rule, found.source, f"per-path-ignores.{pattern}", False)
+            for pattern, ids in found.per_path_ignores.items()
+            for rule in ids
+        ),
+        *((rule, None, "--select", False) for rule in select or []),
+        *((rule, None, "--ignore", False) for rule in ignore or []),
+    ]
+    if not named:
+        return
+    # A severity may be set for input errors too; they are never selected or ignored.
+    filterable = filterable_rules(rules)
+    for rule, source, field, whole in named:
+        if rule in filterable or (whole and rule in INPUT_RULES):
+            continue
+        if not whole and any(k.startswith(rule) for k in filterable):
+            continue  # a prefix: DP, DM00
+        if any(k.startswith(rule) for k in INPUT_RULES):
+            what = "input errors are always reported: they cannot be selected or ignored"
+        elif whole or len(rule) == 5:
+            what = "no such rule (see `netwhy rules`)"
+        else:
+            what = "no rule id starts with it (see `netwhy rules`)"
+        raise InputError(f"{rule}: {what}", file=source, field=field)
 
 
 def _progress(done: int, total: int, name: str) -> None:
