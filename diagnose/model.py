@@ -77,21 +77,19 @@ def _network(value: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@functools.lru_cache(maxsize=4096)  # a batch repeats the same names; errors are not kept
-def _name(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("a name cannot be empty")
-    if _CONTROL.search(value):  # they would reach terminals and commands unseen
-        raise ValueError(f"{value!r} contains control characters")
-    return value
-
-
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)  # a batch repeats the same values; errors are not kept
 def _text(value: str) -> str:
     if _CONTROL.search(value):  # they would reach terminals and commands unseen
         raise ValueError(f"{value!r} contains control characters")
     return value
+
+
+@functools.lru_cache(maxsize=4096)  # a batch repeats the same names
+def _name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("a name cannot be empty")
+    return _text(value)
 
 
 Address = Annotated[str, AfterValidator(_address)]
