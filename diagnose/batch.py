@@ -7,6 +7,7 @@ configuration decide what is reported; a suppression without a reason is itself 
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sys
@@ -201,6 +202,7 @@ def _apply(
     result.findings.sort(key=_order)
 
 
+@functools.cache  # asked once per file that has suppressions
 def filterable_rules(rule_dirs: tuple[str, ...]) -> frozenset[str]:
     """The ids the configuration and suppressions may name: every rule of the catalogue and
     the findings about suppressions (input errors are always reported)."""
