@@ -4,14 +4,17 @@ A run compiles only the rules that can fire for its facts and, given goals, lead
 a goal kind (diagnose.relevance): durable-rules pays for every pattern a fact reaches, and a
 setup typically needs a tenth of the catalogue.
 Each distinct set of live rules is compiled once and kept (the KEEP most recently used, and
-no more than KEEP_RULES rules in all; the others are deleted, session first).
+no more than KEEP_RULES rules in all; the others are deleted).
 
 It works around the engine's traps (see the project notes on durable-rules 2.0.28):
 - no background dispatcher threads (`_run` is disabled), one host per process and catalogue;
-- one session (sid) per compiled rule set, reused from diagnosis to diagnosis: opening a
-  session costs 0.2-0.4 ms (durable allocates its state), so after each run every fact is
-  retracted, the phase facts first so that no negation can fire meanwhile; on any error the
-  session is deleted and a new one opened, and it is renewed every RENEW_AFTER runs;
+- a new session (sid) for every run, deleted when the run ends, and never a retraction:
+  a completed action leaves its frame dead but marked "dispatching", with the facts it
+  matched still pointing at it; retracting such a fact makes durable scan the frame for
+  message slots past its end and zero any word that equals the fact's offset (memory of
+  its own or of Python: a corrupted dict hung one run, a segfault ended another). Deleting
+  the session frees the facts without walking their frames, and costs no more than
+  retracting them (measured on a batch of compose files);
 - negations guarded by phase facts, asserted level by level (stratified negation);
 - a fact that matches no pattern is refused by durable ("not handled") and not stored: it is
   kept in the run all the same, and facts of kinds no compiled rule reads never reach the C
@@ -27,9 +30,13 @@ It works around the engine's traps (see the project notes on durable-rules 2.0.2
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import hashlib
 import itertools
 import json
+import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
@@ -45,11 +52,6 @@ from diagnose.errors import EngineError
 from diagnose.relevance import Relevance
 
 RULESET = "netwhy"
-RENEW_AFTER = 5000
-# Retracting a fact costs a few us; a new session costs its state's allocation, which the
-# first facts touch page by page (about 0.6 ms for a ruleset of 16 rules, measured in a full
-# diagnosis): past this many facts a new session is cheaper than cleaning the old one.
-RETRACT_AT_MOST = 2000
 # Compiled rulesets kept: compiling one costs 1-30 ms; one takes about 1.4 MB and its
 # session as much again for some 35 rules (measured; 20 MB for the whole catalogue). Memory goes with
 # the rules, so many small rulesets are kept (a batch of compose files meets some twenty, of
@@ -60,7 +62,7 @@ KEEP_RULES = 600
 COMPILE_AT = 200
 MET = 4096
 _OPEN = "__open"
-# The first item of what durable's assert/retract return (see durable.engine.Ruleset._handle_result).
+# The first item of what durable's assert returns (see durable.engine.Ruleset._handle_result).
 _NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3
 Fact = dict[str, Any]
 
@@ -113,8 +115,6 @@ class Run:
     # number here (ids are content hashes, computed only for the facts a report cites).
     stored: list[Fact] = field(default_factory=list)
     ids: dict[int, str] = field(default_factory=dict)  # id(stored fact) -> fact id, once asked
-    asserted: list[str] = field(default_factory=list)  # the JSON texts the engine holds
-    phases: list[str] = field(default_factory=list)  # those of phase facts, retracted first
     # The rules whose firings count (None: all the ruleset's). A run may borrow a ruleset
     # holding more rules than it needs; those can fire too, if their products lead nowhere.
     rules: frozenset[str] | None = None
@@ -176,6 +176,31 @@ def _unused(c: Any) -> None:
     """Placeholder action for durable's Host (actions run in Engine._dispatch)."""
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MALLOC_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+
+
+@functools.cache
+def _keep_freed_memory() -> None:
+    """Let freed session memory stay in the heap for the next run.
+
+    Every run allocates a session (frame indexes of 8 KB per join: a few hundred KB for a
+    small ruleset) and frees it when it ends. glibc hands blocks that size back to the
+    kernel (mmap, or trimming the heap top), so a run faulted their pages in again about
+    half the time: a 20-entity diagnosis took 2.4 ms instead of 1.8. Large thresholds keep
+    them, unless whoever runs netwhy set malloc's own through the environment.
+    """
+    if not sys.platform.startswith("linux") or any(k in os.environ for k in _MALLOC_SETTINGS):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not a C library with mallopt
+        return
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+
+
 class _Host(durable_engine.Host):  # type: ignore[misc]
     """A durable host without the timer threads that race with the caller."""
 
@@ -192,13 +217,12 @@ class _Host(durable_engine.Host):  # type: ignore[misc]
 
 @dataclass
 class _Compiled:
-    """One set of rules compiled into a durable ruleset, with the session it reuses."""
+    """One set of rules compiled into a durable ruleset, with the session of its run."""
 
     ruleset: Any  # durable.engine.Ruleset
     kinds: frozenset[str]  # the kinds its patterns read: other facts stay out of the C engine
     levels: tuple[int, ...]  # the phase levels its negations wait for
     sid: str = field(default_factory=_new_sid)
-    runs: int = 0
     used: int = 0  # the engine's clock when it last served a run
     handle: int = field(init=False)  # durable's number for the ruleset (read per fact)
 
@@ -206,16 +230,13 @@ class _Compiled:
         self.handle = self.ruleset._handle
 
     def renew(self) -> None:
-        """Drop the session and open a new one."""
+        """Delete the session (with every fact in it); the next run opens a new one."""
         with contextlib.suppress(Exception):  # a session that never got a fact has no state
             native.delete_state(self.handle, self.sid)
         self.sid = _new_sid()
-        self.runs = 0
 
     def delete(self) -> None:
-        """Free the session and the ruleset (after this, the handle is invalid)."""
-        with contextlib.suppress(Exception):
-            native.delete_state(self.handle, self.sid)
+        """Free the ruleset (after this, the handle is invalid; its run deleted the session)."""
         with contextlib.suppress(Exception):
             native.delete_ruleset(self.handle)
 
@@ -224,6 +245,7 @@ class Engine:
     """A catalogue ready to run diagnoses, compiling the rules each run needs."""
 
     def __init__(self, catalogue: Catalogue, effect: Effect, *, keep: int = KEEP) -> None:
+        _keep_freed_memory()
         self.catalogue = catalogue
         self.relevance = Relevance(catalogue)
         self._effect = effect
@@ -429,35 +451,10 @@ class Engine:
                 continue
             if code == _NOT_HANDLED:  # no pattern can ever match it: durable keeps nothing
                 return None
-            if fact["kind"] == PHASE_KIND:
-                run.phases.append(text)
-            else:
-                run.asserted.append(text)
             state: int = 0 if code == _DEFERRED else result[1]
             return state
         run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
         return None
-
-    def _clear(self, run: Run, c: _Compiled) -> bool:
-        """Retract everything the run asserted, so the session can serve the next run.
-
-        Phase facts go first: every negation waits on one, so none can fire while the facts
-        it negates disappear. Returns False if anything became ready to fire or failed, or
-        if retracting would cost more than opening a new session (then the caller does so).
-        """
-        if len(run.asserted) > RETRACT_AT_MOST:
-            return False
-        handle = c.handle
-        state = None
-        try:
-            for text in itertools.chain(run.phases, reversed(run.asserted)):
-                result = native.retract_fact(handle, text)
-                if result[0] in (_NOT_HANDLED, _OBSERVED):
-                    return False
-                state = 0 if result[0] == _DEFERRED else result[1]
-            return state is None or not native.start_action_for_state(handle, state)
-        except Exception:
-            return False
 
     def _drain(self, run: Run, c: _Compiled) -> None:
         rounds = 0
@@ -488,23 +485,18 @@ class Engine:
             else:
                 c = self._exactly(frozenset(rules))
                 run = Run()
-            clean = False
             try:
-                if c.runs == 0:  # a new session: the one firing it needs (see above)
-                    opened = self._assert_one(run, c, {"kind": _OPEN})
-                    if opened is not None:
-                        self._dispatch(run, c, opened)
-                    run.asserted.clear()  # it stays: no other rule reads it
+                # A new session: the one firing it needs before it may be deleted (see above).
+                opened = self._assert_one(run, c, {"kind": _OPEN})
+                if opened is not None:
+                    self._dispatch(run, c, opened)
                 self._assert(run, c, facts)
                 self._drain(run, c)
                 for level in c.levels:
                     self._assert(run, c, [{"kind": PHASE_KIND, "level": level}])
                     self._drain(run, c)
-                clean = not run.errors and self._clear(run, c)
             finally:
-                c.runs += 1
-                if not clean or c.runs >= RENEW_AFTER:
-                    c.renew()
+                c.renew()
         if run.errors:
             raise EngineError("; ".join(sorted(set(run.errors))))
         return run
