@@ -27,7 +27,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # Findings netwhy makes about the input itself; they cannot be suppressed.
 UNREADABLE, INVALID = "IN001", "IN002"
 INPUT_RULES = frozenset({UNREADABLE, INVALID})
-NO_REASON, UNKNOWN_RULE = "SP001", "SP002"
+NO_REASON, UNKNOWN_RULE, MALFORMED = "SP001", "SP002", "SP003"
 
 
 @dataclass
@@ -177,7 +177,7 @@ def _apply(
 ) -> None:
     """Configuration first (it says what exists), then the inline suppressions.
 
-    The findings about suppressions themselves (SP001, SP002) obey the configuration like
+    The findings about suppressions themselves (SP001-SP003) obey the configuration like
     any other, but no inline suppression; input errors (IN001, IN002) are never selected,
     ignored or suppressed (only a severity may be set for them)."""
     config = options.config
@@ -208,14 +208,15 @@ def filterable_rules(rule_dirs: tuple[str, ...]) -> frozenset[str]:
     the findings about suppressions (input errors are always reported)."""
     from diagnose.diagnosis import catalogue_for
 
-    return frozenset({*catalogue_for(rule_dirs).rules, NO_REASON, UNKNOWN_RULE})
+    return frozenset({*catalogue_for(rule_dirs).rules, NO_REASON, UNKNOWN_RULE, MALFORMED})
 
 
 def _suppression_findings(
     suppressions: list[Suppression], rule_dirs: tuple[str, ...]
 ) -> list[Finding]:
     """SP001 for a suppression without a reason, SP002 for each id it names that is no rule
-    (ill-formed, or well-formed but not a rule netwhy has: ZZ999, a misspelt DN081)."""
+    (ill-formed, or well-formed but not a rule netwhy has: ZZ999, a misspelt DN081), SP003
+    for a comment meant as a suppression that netwhy cannot read."""
     from diagnose.diagnosis import report_phrase
 
     if not suppressions:
@@ -224,6 +225,22 @@ def _suppression_findings(
     out = []
     for s in suppressions:
         where = Location(file=s.file, line=s.line)
+        if s.malformed is not None:
+            text = s.malformed if len(s.malformed) <= 80 else s.malformed[:79] + "…"
+            out.append(
+                Finding(
+                    rule=MALFORMED,
+                    name="suppression-not-read",
+                    severity="warning",
+                    title=report_phrase("malformed_suppression", text=text),
+                    explanation=report_phrase("malformed_suppression_why"),
+                    fixes=[],
+                    claims=[],
+                    facts=[],
+                    location=where,
+                )
+            )
+            continue
         if s.reason is None:
             out.append(
                 Finding(

@@ -161,6 +161,37 @@ def test_a_suppression_without_reason_or_with_a_bad_id_is_reported(tmp_path: Pat
     ]
 
 
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "# netwhy ignore[DM006] no colon",
+        "# netwhy: ignore DM006 no brackets",
+        "# NetWhy: Ignore[DM006] capitals",
+        "# netwhy: ignore[DM006 unclosed",
+        "# netwhy: ignore[] names nothing",
+        "# netwhy: noqa[DM006] another word",
+    ],
+)
+def test_a_comment_meant_as_a_suppression_that_is_none_is_reported(
+    comment: str, tmp_path: Path
+) -> None:
+    # It suppresses nothing: DM006 stays, and SP003 says why, on the comment's line.
+    text = HOST_MODE.replace(
+        "# netwhy: ignore[DM006] the mapping documents the port for humans", comment
+    )
+    data = _json(str(_write(tmp_path, "s.yaml", text)))
+    found = sorted((f["rule"], f["location"]["line"]) for f in data["files"][0]["findings"])
+    assert found == [("DM006", 5), ("SP003", 5)]
+    title = next(f["title"] for f in data["files"][0]["findings"] if f["rule"] == "SP003")
+    assert title.startswith(f"`{comment[2:]}` suppresses nothing")
+
+
+def test_comments_that_merely_mention_netwhy_are_not_suppressions(tmp_path: Path) -> None:
+    text = HOST_MODE + "# netwhy: checked in CI every night\n# netwhy ignores the proxy\n"
+    data = _json(str(_write(tmp_path, "s.yaml", text)))
+    assert data["files"][0]["findings"] == []
+
+
 NO_REASON = HOST_MODE.replace(" the mapping documents the port for humans", "")
 
 

@@ -136,6 +136,13 @@ def load_file(
 _SUPPRESS = re.compile(
     r"(?:#|;|<!--|//)\s*netwhy:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*?)\s*(?:-->)?\s*$"
 )
+# A comment that means to be one and is not (`netwhy ignore[..]`, `netwhy: ignore DM006`,
+# `NetWhy: Ignore[..]`, an unclosed bracket): reported, since it silently suppresses nothing.
+_MEANT = re.compile(
+    r"(?:#|;|<!--|//)\s*(netwhy\s*(?::\s*(?:ignore\b|[\w-]*\[)|ignore(?:-file)?\s*\[).*?)"
+    r"\s*(?:-->)?\s*$",
+    re.I,
+)
 
 
 # Lines numbered as each format's reader numbers them (a finding's line and its suppression's
@@ -153,14 +160,20 @@ _OTHER_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 def scan_suppressions(text: str, name: str, kind: str) -> list[Suppression]:
     """Every suppression comment of a text format (JSON has no comments)."""
-    if kind in ("docker-inspect", "ip-json", "nft-json", "daemon-json") or "netwhy" not in text:
+    if (
+        kind in ("docker-inspect", "ip-json", "nft-json", "daemon-json")
+        or "netwhy" not in text.lower()
+    ):
         return []
     out = []
     for number, line in enumerate(_LINE_BREAKS.get(kind, _OTHER_BREAKS).split(text), start=1):
         m = _SUPPRESS.search(line)
-        if m is None:
+        ids = tuple(p.strip() for p in m.group(2).split(",") if p.strip()) if m else ()
+        if m is None or not ids:  # `ignore[]` names nothing to suppress either
+            meant = _MEANT.search(line)
+            if meant is not None:
+                out.append(Suppression(name, number, (), None, malformed=meant.group(1)))
             continue
-        ids = tuple(p.strip() for p in m.group(2).split(",") if p.strip())
         reason = m.group(3).strip() or None
         out.append(
             Suppression(

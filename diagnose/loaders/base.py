@@ -55,6 +55,8 @@ class Suppression:
     reason: str | None
     scope: str = "next"  # "next" line (or the same line), or "file" for `ignore-file`
     until: int | None = None  # the last line of a statement the next line begins, if longer
+    # A comment meant as one that netwhy cannot read (it suppresses nothing): its text.
+    malformed: str | None = None
 
 
 # Finds the line and column of a place in a parsed document (None, None: not known).

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from diagnose import __version__
-from diagnose.batch import INVALID, NO_REASON, UNKNOWN_RULE, UNREADABLE, FileResult
+from diagnose.batch import INVALID, MALFORMED, NO_REASON, UNKNOWN_RULE, UNREADABLE, FileResult
 from diagnose.catalogue import Catalogue
 from diagnose.render.safe import scrub, shown
 from diagnose.report import Finding
@@ -21,6 +21,7 @@ META = {
     INVALID: ("input-invalid", "The input is malformed or holds an invalid value"),
     NO_REASON: ("suppression-without-reason", "A suppression gives no reason"),
     UNKNOWN_RULE: ("suppression-names-no-rule", "A suppression names no rule"),
+    MALFORMED: ("suppression-not-read", "A comment meant as a suppression is not one"),
 }
 
 
