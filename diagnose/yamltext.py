@@ -131,6 +131,21 @@ if hasattr(yaml, "CSafeLoader"):
     _FastLoader = _CLoader
 
 
+def text_scalars(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]] | None:
+    """Where each quoted or block scalar of a YAML text starts and ends, as (line, column)
+    with lines from 1: a `#` inside one is text, not a comment. None if the text does not
+    scan (its loader says why)."""
+    try:
+        tokens = yaml.scan(text, Loader=_FastLoader or _Loader)
+        return [
+            ((t.start_mark.line + 1, t.start_mark.column), (t.end_mark.line + 1, t.end_mark.column))
+            for t in tokens
+            if isinstance(t, yaml.ScalarToken) and not t.plain
+        ]
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+
+
 @dataclass
 class Document:
     """Parsed data plus where each value stands in the text."""

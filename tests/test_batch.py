@@ -192,6 +192,22 @@ def test_comments_that_merely_mention_netwhy_are_not_suppressions(tmp_path: Path
     assert data["files"][0]["findings"] == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    command: \"echo '# netwhy: ignore[DM006] not a comment'\"\n",
+        "    command: |\n      echo hi # netwhy: ignore[DM006] not a comment\n",
+        "    command: 'a # netwhy ignore[DM006] no comment either'\n",
+    ],
+)
+def test_netwhy_text_inside_a_yaml_string_is_not_a_comment(text: str, tmp_path: Path) -> None:
+    compose = "services:\n  mon:\n    image: nginx\n    network_mode: host\n"
+    compose += text + '    ports: ["3001:3000"]\n'
+    data = _json(str(_write(tmp_path, "compose.yaml", compose)))
+    assert [f["rule"] for f in data["files"][0]["findings"]] == ["DM006"]
+    assert data["files"][0]["suppressed"] == []
+
+
 NO_REASON = HOST_MODE.replace(" the mapping documents the port for humans", "")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from diagnose.errors import InputError
 from diagnose.loaders.base import Loaded, LoadOptions, Suppression
-from diagnose.yamltext import read_file, refuse_surrogates
+from diagnose.yamltext import read_file, refuse_surrogates, text_scalars
 
 
 @dataclass(frozen=True)
@@ -159,25 +159,31 @@ _OTHER_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 def scan_suppressions(text: str, name: str, kind: str) -> list[Suppression]:
-    """Every suppression comment of a text format (JSON has no comments)."""
-    if (
-        kind in ("docker-inspect", "ip-json", "nft-json", "daemon-json")
-        or "netwhy" not in text.lower()
+    """Every suppression comment of a text format (JSON has no comments), and every comment
+    meant as one that is not (reported: it suppresses nothing)."""
+    if kind in ("docker-inspect", "ip-json", "nft-json", "daemon-json") or (
+        "netwhy" not in text.lower()
     ):
         return []
     out = []
+    scalars = None  # YAML: the quoted and block scalars, read only once a line has a match
     for number, line in enumerate(_LINE_BREAKS.get(kind, _OTHER_BREAKS).split(text), start=1):
         m = _SUPPRESS.search(line)
         ids = tuple(p.strip() for p in m.group(2).split(",") if p.strip()) if m else ()
-        if m is None or not ids:  # `ignore[]` names nothing to suppress either
-            meant = _MEANT.search(line)
-            if meant is not None:
-                out.append(Suppression(name, number, (), None, malformed=meant.group(1)))
+        meant = None if ids else _MEANT.search(line)  # `ignore[]` names nothing either
+        found = m if ids else meant
+        if found is None:
             continue
-        reason = m.group(3).strip() or None
-        out.append(
-            Suppression(
-                name, number, ids, reason, "file" if m.group(1) == "ignore-file" else "next"
-            )
-        )
+        if kind in ("compose", "setup"):
+            if scalars is None:
+                scalars = text_scalars(text) or []
+            at = (number, found.start())
+            if any(start < at < end for start, end in scalars):
+                continue  # `command: "echo '# netwhy: ...'"` is text, not a comment
+        if meant is not None:
+            out.append(Suppression(name, number, (), None, malformed=meant.group(1)))
+        elif m is not None:
+            reason = m.group(3).strip() or None
+            scope = "file" if m.group(1) == "ignore-file" else "next"
+            out.append(Suppression(name, number, ids, reason, scope))
     return out
