@@ -73,6 +73,8 @@ class Config(BaseModel):
             rule = key.upper()
             if not _RULE_ID.fullmatch(rule):
                 raise ValueError(f"{key!r} is not a rule id such as DP005")
+            if rule in out and out[rule] != level:  # DP005 and dp005: which one is meant?
+                raise ValueError(f"{rule} is given two severities, {out[rule]} and {level}")
             out[rule] = level
         return out
 

@@ -612,6 +612,10 @@ def test_stdin_and_no_files(tmp_path: Path) -> None:
             "field per-path-ignores: '*.json': '' is not a rule id or prefix",
         ),
         ("[tool.netwhy.severity]\nDP = 'info'\n", "field severity: 'DP' is not a rule id"),
+        (
+            "[tool.netwhy.severity]\nDP005 = 'info'\ndp005 = 'error'\n",
+            "field severity: DP005 is given two severities, info and error",
+        ),
         ("[tool.netwhy.severity]\nZZ999 = 'info'\n", "field severity.ZZ999: ZZ999: no such rule"),
         # a well-formed id or prefix that names no rule would select or ignore nothing
         ("[tool.netwhy]\nignore = ['DP999']\n", "field ignore: DP999: no such rule"),
