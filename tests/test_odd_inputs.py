@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,39 @@ def test_a_bad_date_is_not_blamed_on_a_long_number() -> None:
     with pytest.raises(InputError) as caught:
         parse("a: 2024-13-45\nb: " + "9" * 4200 + "\n", "c.yaml")
     assert caught.value.message == "malformed YAML: month must be in 1..12"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "rules"),
+    [
+        # a suppression, and a comment meant as one, followed by a long run of spaces
+        ("compose.yaml", "services:\n  a:\n    image: x # netwhy: ignore[DM006] {pad}x\n", []),
+        (
+            "compose.yaml",
+            "services:\n  a:\n    image: x # netwhy: ignore DM006 {pad}x\n",
+            ["SP003"],
+        ),
+        ("vm.vmx", 'displayName = "{pad}x"\n', []),
+        ("vmnetnat.conf", "[host]\ndevice = vmnet8{pad}x\n", ["IN002"]),
+    ],
+)
+def test_long_runs_of_spaces_in_a_line_are_read_in_linear_time(
+    name: str, text: str, rules: list[str]
+) -> None:
+    # Patterns of the shape `(.*?)\s*$` retried the spaces after every character: a line
+    # like these, 100,000 spaces long, took hours. Read in a child with a generous timeout.
+    code = (
+        "import sys\n"
+        "from diagnose.batch import CheckOptions, check_text\n"
+        "r = check_text(sys.stdin.read(), sys.argv[1], CheckOptions())\n"
+        "print(' '.join(sorted({f.rule for f in r.findings})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, name],
+        input=text.replace("{pad}", " " * 100_000),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert done.stdout.split() == rules

@@ -133,16 +133,20 @@ def load_file(
 
 # `# netwhy: ignore[DP001, DM006] the reason` (YAML, scripts, Vagrantfiles, .vmx, conf files)
 # or `<!-- netwhy: ignore[...] reason -->` (XML); `ignore-file[...]` covers the whole file.
-_SUPPRESS = re.compile(
-    r"(?:#|;|<!--|//)\s*netwhy:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*?)\s*(?:-->)?\s*$"
-)
+# The text after the bracket is cut in Python (_tail): `(.*?)\s*(?:-->)?\s*$` retried the
+# spaces after every character, and a long line took seconds.
+_SUPPRESS = re.compile(r"(?:#|;|<!--|//)\s*netwhy:\s*(ignore|ignore-file)\[([^\]]*)\](.*)")
 # A comment that means to be one and is not (`netwhy ignore[..]`, `netwhy: ignore DM006`,
 # `NetWhy: Ignore[..]`, an unclosed bracket): reported, since it silently suppresses nothing.
 _MEANT = re.compile(
-    r"(?:#|;|<!--|//)\s*(netwhy\s*(?::\s*(?:ignore\b|[\w-]*\[)|ignore(?:-file)?\s*\[).*?)"
-    r"\s*(?:-->)?\s*$",
-    re.I,
+    r"(?:#|;|<!--|//)\s*(netwhy\s*(?::\s*(?:ignore\b|[\w-]*\[)|ignore(?:-file)?\s*\[).*)", re.I
 )
+
+
+def _tail(text: str) -> str:
+    """The text of a comment's end without the spaces around it and an XML comment's `-->`."""
+    text = text.strip()
+    return text[:-3].rstrip() if text.endswith("-->") else text
 
 
 # Lines numbered as each format's reader numbers them (a finding's line and its suppression's
@@ -181,9 +185,9 @@ def scan_suppressions(text: str, name: str, kind: str) -> list[Suppression]:
             if any(start < at < end for start, end in scalars):
                 continue  # `command: "echo '# netwhy: ...'"` is text, not a comment
         if meant is not None:
-            out.append(Suppression(name, number, (), None, malformed=meant.group(1)))
+            out.append(Suppression(name, number, (), None, malformed=_tail(meant.group(1))))
         elif m is not None:
-            reason = m.group(3).strip() or None
+            reason = _tail(m.group(3)) or None
             scope = "file" if m.group(1) == "ignore-file" else "next"
             out.append(Suppression(name, number, ids, reason, scope))
     return out

@@ -86,7 +86,9 @@ def _path_vmnet(file: str) -> str | None:
 
 # ----------------------------------------------------------------------------------------- vmx
 
-_LINE = re.compile(r"^\s*([^=\s\"#]+)\s*=\s*(.*?)\s*$")
+# Read from a stripped line. No `(.*?)\s*$`: a lazy group before optional space retries the
+# space after every character, and a long line of spaces took seconds.
+_LINE = re.compile(r"([^=\s\"#]+)\s*=\s*(.*)")
 # ethernet0. to ethernet9., ethernet10. ...: a number written otherwise (ethernet01) is a key
 # VMware does not read, and its settings could not be found by the number.
 _NIC_KEY = re.compile(r"ethernet(0|[1-9][0-9]{0,8})\.(.+)", re.IGNORECASE)
@@ -347,7 +349,7 @@ def _guest_os(raw: str | None) -> str | None:
 # ----------------------------------------------------------------------------------------- NAT
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
-_KEYVAL = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$")
+_KEYVAL = re.compile(r"\s*([^=\s][^=]*)=(.*)")  # both sides stripped after: see _LINE
 _FORWARD_TARGET = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3})\s*:\s*([0-9]{1,5})")
 
 
