@@ -163,7 +163,8 @@ def _pasted(text: str) -> tuple[dict[str, Any] | None, list[tuple[int, int]]]:
     )
     if runs and setup is None:
         lines = "\n".join(m.group(0) for m in runs)
-        lines = re.sub(r"\s+(then|and|but|after that)\b.*$", "", lines, flags=re.M)
+        # From the first space of a run only: `\s+` tried from every space of a long run.
+        lines = re.sub(r"(?<!\s)\s+(then|and|but|after that)\b.*$", "", lines, flags=re.M)
         try:
             loaded = docker_run.load(lines, "<question>", "docker-run", options)
             setup = loaded.setup.model_dump(mode="json", exclude_none=True, by_alias=True)

@@ -488,7 +488,8 @@ _REFERENCE = re.compile(
     r"|(?:sha256:)?[0-9a-f]{12,64}"
 )
 # `--network` long syntax (docker/cli opts/network.go NetworkOpt.Set)
-_NET_LONG = re.compile(r"\w+=\w+(,\w+=\w+)*")
+# The long syntax holds a key=value (searched for: `\w+=\w+` retried every start of a long word).
+_NET_LONG = re.compile(r"\w=\w")
 _NET_KEYS = _names("name alias ip ip6 driver-opt mac-address link-local-ip gw-priority")
 _DRIVERS = {"bridge", "overlay", "macvlan", "ipvlan", "host", "nat", "none"}
 _NOT_USER_NETWORKS = ("default", "bridge", "host", "none")

@@ -89,6 +89,7 @@ def _path_vmnet(file: str) -> str | None:
 # Read from a stripped line. No `(.*?)\s*$`: a lazy group before optional space retries the
 # space after every character, and a long line of spaces took seconds.
 _LINE = re.compile(r"([^=\s\"#]+)\s*=\s*(.*)")
+_COMMENT = re.compile(r"\s#")
 # ethernet0. to ethernet9., ethernet10. ...: a number written otherwise (ethernet01) is a key
 # VMware does not read, and its settings could not be found by the number.
 _NIC_KEY = re.compile(r"ethernet(0|[1-9][0-9]{0,8})\.(.+)", re.IGNORECASE)
@@ -105,8 +106,9 @@ def _unquote(raw: str, file: str, line: int) -> str:
         if m is None:
             raise InputError("unterminated quoted value", file=file, line=line)
         raw = m.group(1)
-    else:
-        raw = re.sub(r"\s+#.*$", "", raw)
+    else:  # a comment from the first ` #` on (found at once: `\s+#` retried every space)
+        comment = _COMMENT.search(raw)
+        raw = raw[: comment.start()].rstrip() if comment else raw
     # VMware writes characters it does not keep as |XX (hex), e.g. |22 for a quote.
     return re.sub(r"\|([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), raw)
 
