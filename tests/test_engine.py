@@ -141,14 +141,13 @@ def test_no_fact_is_ever_retracted(monkeypatch: pytest.MonkeyPatch) -> None:
     # frame past its end and zero words that are not its own (it hung and crashed runs);
     # the engine deletes whole sessions instead. Runs on one engine must still not see
     # each other's facts.
-    import diagnose.engine as engine_module
 
     def refuse(*args: Any) -> None:
         raise AssertionError("retract_fact called")
 
     setups = [WEB, API, WEB, API]
     alone = [_json(s) for s in setups]
-    monkeypatch.setattr(engine_module.native, "retract_fact", refuse)
+    monkeypatch.setattr("durable_rules_engine.retract_fact", refuse)
     assert [_json(s) for s in setups] == alone
 
 
@@ -241,3 +240,27 @@ def test_two_facts_with_one_id_are_never_merged_in_a_report(
     monkeypatch.setattr(engine, "fact_id", lambda fact, key=None: f"{fact['kind']}:0")
     with pytest.raises(EngineError, match="share an id"):
         why(WEB)
+
+
+@pytest.mark.parametrize("setting", [None, "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"])
+def test_malloc_thresholds_are_raised_unless_the_user_set_them(
+    setting: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import diagnose.engine as engine_module
+
+    calls: list[tuple[int, int]] = []
+
+    class FakeLibc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr("ctypes.CDLL", lambda name: FakeLibc())
+    monkeypatch.setattr("sys.platform", "linux")
+    for name in engine_module._MALLOC_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    if setting:
+        monkeypatch.setenv(setting, "65536")
+    engine_module._keep_freed_memory.__wrapped__()
+    # M_MMAP_THRESHOLD (-3) and M_TRIM_THRESHOLD (-1) of glibc's malloc.h
+    assert calls == ([] if setting else [(-3, 32 << 20), (-1, 64 << 20)])
