@@ -130,8 +130,11 @@ def _relative(path: str, root: Path) -> str | None:
 
 @functools.lru_cache(maxsize=4096)
 def _relative_absolute(path: str, root: Path) -> str | None:
+    # The folder is resolved as the root is, the file itself not: a pattern names the file
+    # where the user keeps it (deploy/compose.yaml), even if it links to another one.
+    file = Path(path)
     try:
-        return Path(path).resolve().relative_to(root).as_posix()
+        return (file.parent.resolve() / file.name).relative_to(root).as_posix()
     except (ValueError, OSError, RuntimeError):
         return None
 

@@ -309,6 +309,17 @@ def test_config_globs_are_relative_to_the_config_file(
     assert found == reported
 
 
+def test_a_pattern_names_a_linked_file_where_it_is_not_where_it_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = _write(tmp_path, "shared/compose.yaml", "services:\n  a:\n    image: x\n")
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy/compose.yaml").symlink_to(shared)
+    _write(tmp_path, ".netwhy.toml", 'exclude = ["deploy/*"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert [Path(f["file"]).as_posix() for f in _json(".")["files"]] == ["shared/compose.yaml"]
+
+
 def test_command_line_excludes_are_relative_to_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
