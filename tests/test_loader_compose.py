@@ -10,7 +10,7 @@ import pytest
 
 from diagnose.errors import InputError
 from diagnose.loaders import detect, load_file, load_text
-from diagnose.loaders.base import Loaded, LoadOptions
+from diagnose.loaders.base import ComposeNames, Loaded, LoadOptions
 from diagnose.loaders.compose import _Malformed, _Unresolved, interpolate, read_dotenv
 from diagnose.model import Container, DockerNetwork
 from tests.loader_helpers import CORPUS as SHARED_CORPUS
@@ -559,6 +559,31 @@ def test_network_mode_container_naming_a_service_is_noted() -> None:
     loaded = load_text(text, "compose.yaml")
     assert _containers(loaded)[1].network_mode == "container:vpn"
     assert "service:vpn is probably meant" in loaded.notes[0]
+
+
+def test_what_docker_calls_the_services_and_networks() -> None:
+    # Kept for `--setup` with `docker inspect` output: the setup names a service's container
+    # by the service and a network by its key, Docker by container_name, name:, <project>_.
+    text = (
+        "name: ${PROJECT:-shop}\nservices:\n  web:\n    image: nginx\n"
+        "    container_name: shop-front\n    networks: [default, backend, shared, old]\n"
+        "  db:\n    image: postgres\n    networks: [backend]\n"
+        "networks:\n  default:\n    name: shop_net\n  backend: {}\n"
+        "  shared:\n    external: true\n    name: shared_backend\n"
+        "  old:\n    external:\n      name: legacy_net\n  plain:\n    external: true\n"
+    )
+    names = load_text(text, "compose.yaml").compose
+    assert names == ComposeNames(
+        "shop",
+        {"web": "shop-front"},
+        {"default": "shop_net", "shared": "shared_backend", "old": "legacy_net"},
+    )
+    # COMPOSE_PROJECT_NAME wins over name:, as in compose; no project without either
+    options = LoadOptions(env={"COMPOSE_PROJECT_NAME": "staging"})
+    named = load_text(text, "compose.yaml", options=options).compose
+    assert named is not None and named.project == "staging"
+    plain = load_text("services:\n  web:\n    image: nginx\n", "compose.yaml").compose
+    assert plain == ComposeNames()
 
 
 # ---------------------------------------------------------------------------- detection

@@ -10,7 +10,7 @@ import pytest
 from diagnose.batch import CheckOptions, check_file
 from diagnose.errors import InputError
 from diagnose.loaders import detect, load_file, load_text
-from diagnose.loaders.base import Loaded
+from diagnose.loaders.base import ComposeLabel, Loaded
 from tests.loader_helpers import CORPUS as SHARED_CORPUS
 from tests.loader_helpers import dump as _dump
 from tests.loader_helpers import lines as _lines
@@ -313,6 +313,33 @@ def test_one_ps_format_line_is_one_json_document() -> None:
         "containers"
     ]
     assert container["name"] == "web"
+
+
+def test_compose_labels_are_kept_for_setup() -> None:
+    # Docker Compose labels what it makes; `--setup` ties them to the compose file by them.
+    inspect = (
+        '[{"Id": "4b0c4f2e9d1a77", "Name": "/shop-web-2", "HostConfig": {}, "Config": '
+        '{"Labels": {"com.docker.compose.project": "shop", "com.docker.compose.service": "web",'
+        ' "com.docker.compose.container-number": "2", "com.docker.compose.oneoff": "False",'
+        ' "maintainer": "x"}}},\n'
+        ' {"Name": "shop_default", "Driver": "bridge", "IPAM": {"Config": []}, "Labels": '
+        '{"com.docker.compose.network": "default", "com.docker.compose.project": "shop"}},\n'
+        ' {"Id": "9e1f0c2d3b4a55", "Name": "/other", "HostConfig": {}, "Config": {"Labels": null}}]'
+    )
+    loaded = load_text(inspect, "inspect.json", KIND)
+    assert loaded.compose_labels == {
+        "docker.containers[0]": ComposeLabel("shop", "web", 2),
+        "docker.networks[0]": ComposeLabel("shop", "default"),
+    }
+    # `docker ps --format json`: the labels as one text, a value may hold commas
+    ps = (
+        '{"ID":"4b0c4f2e9d1a","Image":"nginx","Labels":"com.docker.compose.oneoff=True,'
+        "com.docker.compose.project.config_files=/srv/a.yaml,/srv/b.yaml,"
+        'com.docker.compose.project=shop,com.docker.compose.service=web","Names":'
+        '"shop-web-run-5f1c","Networks":"shop_default","Ports":"","State":"running"}'
+    )
+    labels = load_text(ps, "ps.json", KIND).compose_labels
+    assert labels == {"docker.containers[0]": ComposeLabel("shop", "web", None, oneoff=True)}
 
 
 # --------------------------------------------------------------------- corpus traps

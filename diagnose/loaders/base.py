@@ -130,6 +130,28 @@ class Places(MutableMapping[str, Location]):
         return f"Places({dict(self.items())!r})"
 
 
+@dataclass(frozen=True)
+class ComposeLabel:
+    """What Docker Compose's labels on a snapshot's container or network say made it: a
+    service (a network) of a project. `--setup` ties it to the compose file by them."""
+
+    project: str  # com.docker.compose.project
+    name: str  # com.docker.compose.service; a network's com.docker.compose.network (its key)
+    number: int | None = None  # com.docker.compose.container-number: which replica
+    oneoff: bool = False  # com.docker.compose.oneoff: `docker compose run`, not a replica
+
+
+@dataclass(frozen=True)
+class ComposeNames:
+    """What Docker calls what a compose file describes, as far as the file says; the setup
+    names a service's container by the service and a network by its key."""
+
+    project: str | None = None  # COMPOSE_PROJECT_NAME (--env), else the top-level name:
+    container_names: dict[str, str] = field(default_factory=dict)  # service -> container_name
+    # network key -> Docker's name of it, when the file fixes one (name:, an external network)
+    network_names: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Loaded:
     """One input made into a Setup."""
@@ -143,6 +165,10 @@ class Loaded:
     # Statements continued over several lines (`docker run ... \`): first line -> last line.
     # A comment cannot stand between their lines, so a suppression above one covers them all.
     statements: dict[int, int] = field(default_factory=dict)
+    # A compose file's names for what it describes (kind compose) ...
+    compose: ComposeNames | None = None
+    # ... and the compose labels of a snapshot's entries (setup path -> label)
+    compose_labels: dict[str, ComposeLabel] = field(default_factory=dict)
 
     def locate(self, path: str | None) -> Location | None:
         """The place of a setup entry, or of its nearest located parent."""

@@ -3,7 +3,9 @@
 Each service becomes a container named after the service (so symptoms say `container:web`),
 whatever `container_name` says; compose itself names it <project>-<service>-1. What the
 file says about networking is read; what it does not say (where apps bind, the image's
-EXPOSE, the Docker platform) stays unknown.
+EXPOSE, the Docker platform) stays unknown. The names Docker gives what the file describes,
+as far as the file says (the project, container_name, a network's name:), are kept beside
+the setup: `--setup` ties `docker inspect` output to the file by them (compose_ties.py).
 
 Eras (https://docs.docker.com/reference/compose-file/legacy-versions/):
 - v1 (no `services:` key; read only by docker-compose 1.x): services are top-level keys,
@@ -41,7 +43,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, Loaded, LoadOptions, split_path
+from diagnose.loaders.base import Builder, ComposeNames, Loaded, LoadOptions, split_path
 from diagnose.loading import field_path
 from diagnose.yamltext import Document, PathKey, Tagged, parse, read_text
 
@@ -814,16 +816,20 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
         builder.notes.append(
             "include: the included files are not read; their services and networks are unknown"
         )
-    _Build(loader, main).run()
+    build = _Build(loader, main)
+    build.run()
+    names = build.names()
     if loader.defaults:
         builder.notes.append(
             "variables without a value here took the file's defaults: "
             + ", ".join(sorted(loader.defaults))
         )
     try:
-        return builder.finish(kind)
+        loaded = builder.finish(kind)
     except InputError as exc:
         raise _compose_field(exc, loader.origins) from None
+    loaded.compose = names
+    return loaded
 
 
 def _compose_field(exc: InputError, origins: dict[str, Src]) -> InputError:
@@ -866,6 +872,7 @@ class _Build:
         self.services = main.services
         self.used: dict[str, Src] = {}  # networks services join -> first place
         self.container_names: dict[str, str] = {}  # container_name -> service
+        self.docker_names: dict[str, str] = {}  # network key -> its fixed name in Docker
         # Services without image, build or extends only change a service of another file.
         self.fragments = {
             name
@@ -919,6 +926,36 @@ class _Build:
             self.container(name, fields, declared)
         self.networks(declared)
 
+    def names(self) -> ComposeNames:
+        """What Docker calls the services' containers and the networks, as far as the file
+        says (`--setup` ties a snapshot's entries to the file's by them)."""
+        return ComposeNames(
+            self.project(),
+            {service: name for name, service in self.container_names.items()},
+            dict(self.docker_names),
+        )
+
+    def project(self) -> str | None:
+        """The project's name as compose takes it: COMPOSE_PROJECT_NAME (the shell's: here
+        --env; a .env is read only for a value that needs it), else the top-level name:.
+        None when neither says: compose then takes the folder's name, or `-p`'s."""
+        named = self.ld.options.env.get("COMPOSE_PROJECT_NAME")
+        if named:
+            return named
+        return None if self.f.v1 else self.quiet(self.f.doc.data.get("name"))
+
+    def quiet(self, value: Any) -> str | None:
+        """The interpolated text of a name, None when it is no text or a variable has no
+        value; no note (what the file says about it is read, and noted, elsewhere)."""
+        if isinstance(value, Tagged):
+            value = value.value
+        if not isinstance(value, str) or not value:
+            return None
+        try:
+            return interpolate(value, self.ld.env, set()) if "$" in value else value
+        except (_Unresolved, _Malformed):
+            return None
+
     # ---------------------------------------------------------------------------- networks
 
     def declared_networks(self) -> dict[str, Any]:
@@ -955,6 +992,9 @@ class _Build:
                 if cfg is not None and not isinstance(cfg, dict):
                     raise self.ld.fail(f"network {name} must be a mapping, not {_type(cfg)}", at)
                 plugin = self.network(entry, cfg or {}, at)
+                fixed = self.docker_name(name, cfg or {}, bool(entry.get("external")))
+                if fixed is not None:
+                    self.docker_names[name] = fixed
                 if not entry.get("external"):
                     # compose creates it: a bridge unless said otherwise, not internal
                     # (https://docs.docker.com/reference/compose-file/networks/)
@@ -968,6 +1008,17 @@ class _Build:
                 src = entry.pop(f"_{key}_src", None)
                 if src is not None:
                     self.ld.place(f"docker.networks[{i}].{key}", src)
+
+    def docker_name(self, key: str, cfg: dict[str, Any], external: bool) -> str | None:
+        """The name Docker knows a network by, when the file fixes it: `name:`, or an
+        external network's own (v2/v3 `external: {name: x}`, else its key). None: compose
+        names it <project>_<key>."""
+        outside = cfg.get("external")
+        if isinstance(outside, dict) and outside.get("name") is not None:
+            return self.quiet(outside["name"])
+        if cfg.get("name") is not None:
+            return self.quiet(cfg["name"])
+        return key if external else None
 
     def network(self, entry: dict[str, Any], cfg: dict[str, Any], at: Src) -> bool:
         """Fill a network entry from its compose settings; True when its driver is a plugin."""

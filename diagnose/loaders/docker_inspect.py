@@ -11,6 +11,8 @@ Shapes read (alone, or mixed in one array):
 
 What a snapshot cannot say (the app's listen address, other containers on the host) stays
 unknown; every mapping from Docker's words to the setup's is commented with its source.
+Docker Compose's labels (the project, the service, the network's key) are kept beside the
+setup: `--setup` ties the entries to the compose file by them (compose_ties.py).
 
 Every network is marked `external` (compose's word for a network this file does not create):
 a snapshot shows some containers of a daemon, and others (stopped, or not inspected) may share
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, Loaded, LoadOptions, refuse
+from diagnose.loaders.base import Builder, ComposeLabel, Loaded, LoadOptions, refuse
 from diagnose.yamltext import Document, PathKey, parse
 
 # Keys are matched as JSON keys ("Key" followed by a colon); Docker's casing is exact.
@@ -112,6 +114,7 @@ class _Reader:
     ids: dict[str, str] = field(default_factory=dict)  # full container id -> name
     net_names: set[str] = field(default_factory=set)
     synthesized: dict[str, int] = field(default_factory=dict)  # network name -> index
+    compose: dict[str, ComposeLabel] = field(default_factory=dict)  # setup path -> labels
 
     # ------------------------------------------------------------------------- helpers
     def line(self, at: PathKey) -> int | None:
@@ -319,6 +322,7 @@ class _Reader:
         i = self.b.append("docker.networks", entry, self.name_at(item))
         for key, where in places.items():
             self.b.place(f"docker.networks[{i}].{key}", where)
+        self.label(f"docker.networks[{i}]", obj.get("Labels"), (*at, "Labels"), "network")
 
     def pick_subnet(
         self, configs: list[Any], at: PathKey, net: str
@@ -468,6 +472,8 @@ class _Reader:
 
         i = self.b.append("docker.containers", entry, self.name_at(item))
         base = f"docker.containers[{i}]"
+        labels_at = (*at, "Labels") if item.shape == "list" else (*cfg_at, "Labels")
+        self.label(base, (obj if item.shape == "list" else cfg).get("Labels"), labels_at)
         for key, where in places.items():
             self.b.place(f"{base}.{key}", where)
         for j, (_, where) in enumerate(attachments):
@@ -663,9 +669,38 @@ class _Reader:
         if expose:
             entry["expose"] = expose
         i = self.b.append("docker.containers", entry, at)
+        self.label(f"docker.containers[{i}]", obj.get("Labels"), (*at, "Labels"))
         for key in ("ports", "expose", "networks"):
             for j in range(len(entry.get(key) or [])):
                 self.b.place(f"docker.containers[{i}].{key}[{j}]", (*at, key.title()))
+
+    def label(self, path: str, raw: Any, at: PathKey, what: str = "service") -> None:
+        """Keep what Docker Compose's labels say made the entry at `path`: the project and
+        the service (a network: its key in the compose file). `docker ps --format json` gives
+        the labels as one text, `k=v,k=v` (a value may hold commas: config_files)."""
+        if isinstance(raw, str):
+            labels: dict[str, Any] = {}
+            key = ""
+            for part in raw.split(","):
+                head, sep, value = part.partition("=")
+                if sep:
+                    key = head
+                    labels[key] = value
+                elif key:
+                    labels[key] += f",{part}"
+        else:
+            labels = self.mapping(raw, at, "Labels")
+        project = labels.get("com.docker.compose.project")
+        name = labels.get(f"com.docker.compose.{what}")
+        if not (isinstance(project, str) and project and isinstance(name, str) and name):
+            return
+        number = labels.get("com.docker.compose.container-number")
+        self.compose[path] = ComposeLabel(
+            project,
+            name,
+            int(number) if isinstance(number, str) and number.isdigit() else None,
+            labels.get("com.docker.compose.oneoff") == "True",
+        )
 
     @staticmethod
     def link(text: str) -> str:
@@ -718,5 +753,8 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
     """Read containers and networks; each entry keeps the line of its JSON object."""
     doc = _ps_lines(text, file) or parse(text, file)
     b = Builder(file, doc)
-    _Reader(file, doc, b).read()
-    return b.finish(kind)
+    reader = _Reader(file, doc, b)
+    reader.read()
+    loaded = b.finish(kind)
+    loaded.compose_labels = reader.compose
+    return loaded
