@@ -7,6 +7,10 @@ give differently: a compose file read after another overrides it, as `docker com
 base.yaml -f override.yaml` does; between other inputs it is a contradiction, an error
 naming the field and both places (`netwhy scan`, which reads one machine's state from
 several sources, keeps the first and notes the disagreement).
+
+A container's published ports are matched by container port: the compose file's `8080:80`
+and the running container's `0.0.0.0:8080:80` are one port, and `9090:80` against `8080:80`
+is a contradiction; compose files' ports are joined, as compose joins them.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ _GENERATED_ID = re.compile(r"s\d+")
 # (merged path, the path in input n, the inputs that gave the kept value, kept value,
 # input n's value, n) -> the value
 Disagree = Callable[[str, str, frozenset[int], Any, Any, int], Any]
+# (the inputs that gave an entry, n) -> whether input n's entry of the same identity is it
+Pairs = Callable[[frozenset[int], int], bool]
+
+# What makes two entries of these lists one thing, told of by two inputs: a port published
+# for one container port (two inputs telling its host port differently contradict).
+_IDENTITY: dict[str, Callable[[dict[str, Any]], tuple[Any, ...]]] = {
+    "ports": lambda port: (port.get("target"), port.get("protocol")),
+}
 
 
 _MATCHED = object()
@@ -37,15 +49,48 @@ _MATCHED = object()
 class _Merger:
     """Merges inputs one by one, remembering which inputs gave each entry."""
 
-    def __init__(self, disagree: Disagree) -> None:
+    def __init__(self, disagree: Disagree, pairs: Pairs) -> None:
         self.data: dict[str, Any] = {}
         # merged path of an entry -> the inputs that gave it (a value: that gave it so)
         self.owner: dict[str, frozenset[int]] = {}
         self.disagree = disagree
+        self.pairs = pairs
 
     def givers(self, path: str) -> frozenset[int]:
         """The inputs that gave the entry at `path` (or the nearest entry holding it)."""
         return nearest(self.owner, path) or frozenset()
+
+    def match(self, into: list[Any], new: list[Any], path: str, n: int) -> list[int | None]:
+        """For each entry of input n's list of unnamed things, the entry of the merged list
+        at `path` it is (None: a new one): an equal entry, else one of the same identity."""
+        earlier: list[Any] = into[:]  # what earlier inputs gave, unmatched
+        targets: list[int | None] = [None] * len(new)
+        for i, value in enumerate(new):
+            if value in earlier:  # two inputs tell of one port: it is there once
+                j = earlier.index(value)
+                targets[i] = j
+                earlier[j] = _MATCHED
+        identity = _IDENTITY.get(str(split_path(path)[-1])) if path else None
+        for i, value in enumerate(new):
+            if identity is None or targets[i] is not None or not isinstance(value, dict):
+                continue
+            same = [
+                j
+                for j, v in enumerate(earlier)
+                if isinstance(v, dict)
+                and identity(v) == identity(value)
+                and self.pairs(self.givers(f"{path}[{j}]"), n)
+            ]
+            # One that says nothing else differently (`8080:80` and `0.0.0.0:8080:80`), else
+            # the only one there is, whose difference is a contradiction.
+            agree = [
+                j for j in same if all(earlier[j][k] == value[k] for k in earlier[j] if k in value)
+            ]
+            fits = agree or same
+            if len(fits) == 1:
+                targets[i] = fits[0]
+                earlier[fits[0]] = _MATCHED
+        return targets
 
     def merge(self, into: Any, new: Any, path: str, own: str, remap: dict[str, str], n: int) -> Any:
         """Merge input n's `new` (at `own` in it) into `into` at `path`; record how its list
@@ -63,16 +108,13 @@ class _Merger:
             return into
         if isinstance(into, list) and isinstance(new, list):
             named = all(isinstance(v, dict) and "name" in v for v in into + new)
-            earlier: list[Any] = [] if named else into[:]  # what earlier inputs gave, unmatched
+            targets = [None] * len(new) if named else self.match(into, new, path, n)
             for i, value in enumerate(new):
-                target = None
+                target = targets[i]
                 if named:
                     target = next(
                         (j for j, v in enumerate(into) if v["name"] == value["name"]), None
                     )
-                elif value in earlier:  # two inputs tell of one port: it is there once
-                    target = earlier.index(value)
-                    earlier[target] = _MATCHED
                 if target is None:
                     into.append(value)
                     target = len(into) - 1
@@ -161,11 +203,15 @@ def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
             field=path,
         )
 
-    merger = _Merger(disagree)
+    def pairs(givers: frozenset[int], n: int) -> bool:
+        # Compose joins the ports of the files it reads (`-f a.yaml -f b.yaml`).
+        return not (loads[n].kind == "compose" and all(loads[g].kind == "compose" for g in givers))
+
+    merger = _Merger(disagree, pairs)
     data = merger.data
-    for n, loaded in enumerate(loads):
+    parts = [loaded.setup.model_dump(by_alias=True, exclude_none=True) for loaded in loads]
+    for n, (loaded, part) in enumerate(zip(loads, parts, strict=True)):
         remap: dict[str, str] = {}
-        part = loaded.setup.model_dump(by_alias=True, exclude_none=True)
         overridden.clear()
         merger.merge(data, part, "", "", remap, n)
         for path, place in loaded.places.items():

@@ -530,6 +530,50 @@ def test_a_port_two_inputs_tell_of_is_merged_once(tmp_path: Path) -> None:
         assert [(p.published, p.target) for p in ports or []] == [("8080", "80")]
 
 
+def test_a_published_port_is_matched_by_its_container_port(tmp_path: Path) -> None:
+    # The running container shows the address its port is bound to: the compose file's
+    # 8080:80 is that port, not a second one. Published on another host port, it is a
+    # contradiction naming both places, in either order.
+    from diagnose.loaders import load_file
+    from diagnose.merge import merge
+
+    compose = _write(
+        tmp_path,
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n    network_mode: bridge\n"
+        "    ports: ['8080:80', '9000']\n",
+    )
+    running = INSPECT_WEB_BRIDGE.replace(
+        '"Config"',
+        '"State":{"Running":true},"NetworkSettings":{"Ports":{"80/tcp":[{"HostIp":"0.0.0.0",'
+        '"HostPort":"8080"}],"9000/tcp":[{"HostIp":"0.0.0.0","HostPort":"32768"}]}},"Config"',
+    )
+    inspect = _write(tmp_path, "inspect.json", running)
+    for paths in ([compose, inspect], [inspect, compose]):
+        merged = merge([load_file(p) for p in paths])
+        ports = merged.setup.docker.containers[0].ports if merged.setup.docker else None
+        assert [(p.host_ip, p.published, p.target) for p in ports or []] == [
+            ("0.0.0.0", "8080", "80"),
+            ("0.0.0.0", "32768", "9000"),  # the ephemeral port it got
+        ]
+    moved = _write(
+        tmp_path, "moved.json", running.replace('"HostPort":"8080"}],', '"HostPort":"9090"}],')
+    )
+    for paths in ([compose, moved], [moved, compose]):
+        result = check_setup([str(p) for p in paths], CheckOptions(one_setup=True))
+        (finding,) = result.findings
+        assert (
+            finding.rule == "IN002" and finding.source == "docker.containers[0].ports[0].published"
+        )
+        assert f"{compose}:5 says '8080'" in finding.title
+        assert f"{moved}:1 says '9090'" in finding.title
+    # Compose joins the ports of an override, as `docker compose -f a -f b` does.
+    override = _write(tmp_path, "override.yaml", "services:\n  web:\n    ports: ['9090:80']\n")
+    merged = merge([load_file(compose), load_file(override)])
+    ports = merged.setup.docker.containers[0].ports if merged.setup.docker else None
+    assert [p.published for p in ports or []] == ["8080", None, "9090"]
+
+
 def test_a_compose_file_read_after_another_overrides_it(tmp_path: Path) -> None:
     # As `docker compose -f compose.yaml -f override.yaml`: the later file's value wins.
     base = _write(
