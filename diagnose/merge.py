@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from diagnose.compose_ties import tie_to_compose
 from diagnose.errors import InputError
 from diagnose.loaders.base import Loaded, nearest, split_path
 from diagnose.loading import field_path, validation_error
@@ -210,6 +211,8 @@ def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
     merger = _Merger(disagree, pairs)
     data = merger.data
     parts = [loaded.setup.model_dump(by_alias=True, exclude_none=True) for loaded in loads]
+    # What `docker inspect` calls proj-web-1 and proj_default, the compose file web and default.
+    tied = tie_to_compose(loads, parts)
     for n, (loaded, part) in enumerate(zip(loads, parts, strict=True)):
         remap: dict[str, str] = {}
         overridden.clear()
@@ -223,6 +226,7 @@ def merge(loads: list[Loaded], *, strict: bool = True) -> Loaded:
         notes += loaded.notes
         suppressions += loaded.suppressions
         files += loaded.files
+    notes += tied
     _implicit_default_dropped(merger, loads, notes)
     for symptom in data.get("symptoms", []):
         if _GENERATED_ID.fullmatch(str(symptom.get("id", ""))):

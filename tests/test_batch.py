@@ -10,6 +10,7 @@ import sys
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import jsonschema
@@ -22,6 +23,8 @@ from diagnose.cli import app
 from diagnose.config import Config, find_config
 from diagnose.exitcodes import ExitCode
 from diagnose.loaders import detect
+from diagnose.loaders.base import Loaded
+from diagnose.model import Container, DockerNetwork
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -572,6 +575,279 @@ def test_a_published_port_is_matched_by_its_container_port(tmp_path: Path) -> No
     merged = merge([load_file(compose), load_file(override)])
     ports = merged.setup.docker.containers[0].ports if merged.setup.docker else None
     assert [p.published for p in ports or []] == ["8080", None, "9090"]
+
+
+# `docker inspect` of what `docker compose up` started in project shop, as Docker shows it:
+# Compose labels its containers and networks, and names them shop-web-1 and shop_default.
+def _composed(
+    name: str,
+    service: str,
+    number: int,
+    networks: list[tuple[str, str]],
+    ports: tuple[tuple[int, int], ...] = (),
+    *,
+    running: bool = True,
+    labels: bool = True,
+) -> dict[str, Any]:
+    ident = (name.encode().hex() * 8)[:64]
+    runtime = [{"HostIp": "0.0.0.0", "HostPort": str(h)} for h, _ in ports] if running else []
+    return {
+        "Id": ident,
+        "Name": f"/{name}",
+        "State": {"Status": "running" if running else "created", "Running": running},
+        "HostConfig": {
+            "NetworkMode": networks[0][0],
+            "PortBindings": {f"{t}/tcp": [{"HostIp": "", "HostPort": str(h)}] for h, t in ports},
+        },
+        "Config": {
+            "Hostname": ident[:12],
+            "Image": "nginx:1.27",
+            "Labels": {
+                "com.docker.compose.config-hash": "9f2c41d0",
+                "com.docker.compose.container-number": str(number),
+                "com.docker.compose.oneoff": "False",
+                "com.docker.compose.project": "shop",
+                "com.docker.compose.project.config_files": "/srv/shop/compose.yaml",
+                "com.docker.compose.project.working_dir": "/srv/shop",
+                "com.docker.compose.service": service,
+                "com.docker.compose.version": "2.29.1",
+            }
+            if labels
+            else {},
+        },
+        "NetworkSettings": {
+            "Ports": {f"{t}/tcp": runtime[j : j + 1] or None for j, (_, t) in enumerate(ports)},
+            "Networks": {
+                net: {
+                    "Aliases": [name, service],
+                    "IPAddress": ip if running else "",
+                    "IPPrefixLen": 16 if running else 0,
+                }
+                for net, ip in networks
+            },
+        },
+    }
+
+
+def _composed_network(
+    name: str, key: str | None, subnet: str, internal: bool = False
+) -> dict[str, Any]:
+    labels = {"com.docker.compose.network": key, "com.docker.compose.project": "shop"}
+    return {
+        "Name": name,
+        "Id": (name.encode().hex() * 8)[:64],
+        "Scope": "local",
+        "Driver": "bridge",
+        "IPAM": {"Driver": "default", "Config": [{"Subnet": subnet}]},
+        "Internal": internal,
+        "Labels": labels if key else {},  # an external network is not compose's
+    }
+
+
+SHOP = """\
+services:
+  web:
+    image: nginx:1.27
+    ports: ["8080:80"]
+    networks: [default, backend]
+  db:
+    image: postgres:16
+    ports: ["5432:5432"]
+    networks: [backend]
+networks:
+  backend:
+    external: true
+    name: shop_internal
+"""
+
+
+def _docker(merged: Loaded) -> tuple[list[Container], list[DockerNetwork]]:
+    docker = merged.setup.docker
+    assert docker is not None
+    return docker.containers or [], docker.networks or []
+
+
+def _names(merged: Loaded) -> tuple[list[str], list[str]]:
+    containers, networks = _docker(merged)
+    return [c.name for c in containers], [n.name for n in networks]
+
+
+def test_docker_inspect_of_a_compose_project_is_tied_to_the_compose_file(tmp_path: Path) -> None:
+    # What compose started: web (labelled shop-web-1), its network shop_default, and the
+    # external network the file calls backend (shop_internal, internal). db was not inspected.
+    from diagnose.loaders import load_file
+    from diagnose.merge import merge
+
+    compose = _write(tmp_path, "compose.yaml", SHOP)
+    snapshot = [
+        _composed(
+            "shop-web-1",
+            "web",
+            1,
+            [("shop_default", "172.18.0.2"), ("shop_internal", "172.19.0.2")],
+            ((8080, 80),),
+        ),
+        _composed_network("shop_default", "default", "172.18.0.0/16"),
+        _composed_network("shop_internal", None, "172.19.0.0/16", internal=True),
+    ]
+    inspect = _write(tmp_path, "inspect.json", json.dumps(snapshot, indent=1))
+    for paths in ([compose, inspect], [inspect, compose]):
+        merged = merge([load_file(p) for p in paths])
+        assert sorted(_names(merged)[0]) == ["db", "web"]
+        assert sorted(_names(merged)[1]) == ["backend", "default"]
+        web = next(c for c in _docker(merged)[0] if c.name == "web")
+        assert [(a.name, a.ip) for a in web.networks or []] == [
+            ("default", "172.18.0.2"),
+            ("backend", "172.19.0.2"),
+        ]
+        assert web.running and web.network_mode is None  # Docker's NetworkMode is `networks:`
+        assert [(p.host_ip, p.published) for p in web.ports or []] == [("0.0.0.0", "8080")]
+        nets = {n.name: n for n in _docker(merged)[1]}
+        assert (nets["default"].subnet, nets["default"].external) == ("172.18.0.0/16", False)
+        assert (nets["backend"].internal, nets["backend"].external) == (True, True)
+    notes = "\n".join(merged.notes)
+    assert (
+        f"{inspect}:4: shop-web-1 is compose service web's container (its compose labels" in notes
+    )
+    assert "shop_default is compose network default (its compose labels say so)" in notes
+    assert "shop_internal is compose network backend (the compose file's name for it)" in notes
+    # db's published port (the compose file) on backend, internal (docker inspect): neither
+    # input says it alone, and the finding points into the compose file.
+    result = check_setup([str(compose), str(inspect)], CheckOptions(one_setup=True))
+    (finding,) = result.findings
+    assert finding.rule == "DN013" and "db publishes 5432:5432" in finding.title
+    assert finding.location is not None
+    assert (finding.location.file, finding.location.line) == (str(compose), 8)
+    for alone in (compose, inspect):
+        assert not check_file(str(alone), CheckOptions()).findings
+
+
+def test_unlabelled_containers_are_tied_only_in_a_known_project(tmp_path: Path) -> None:
+    # Without compose labels, shop-web-1 is compose's name for web's container only if the
+    # project is shop; the folder's name is no proof (`docker compose -p`).
+    from diagnose.loaders import load_file
+    from diagnose.merge import merge
+
+    web = "services:\n  web:\n    image: nginx:1.27\n"
+    snapshot = [
+        _composed("shop-web-1", "web", 1, [("shop_default", "172.18.0.2")], labels=False),
+        _composed("shop-admin", "admin", 1, [("bridge", "172.17.0.2")], labels=False),
+    ]
+    inspect = _write(tmp_path, "inspect.json", json.dumps(snapshot))
+    unknown = _write(tmp_path, "compose.yaml", web)
+    merged = merge([load_file(unknown), load_file(inspect)])
+    assert _names(merged) == (
+        ["web", "shop-web-1", "shop-admin"],
+        ["default", "shop_default", "bridge"],
+    )
+    assert not any("merged as" in note for note in merged.notes)
+    assert (
+        "shop-web-1 may be compose service web's container in project shop, but neither "
+        "compose labels nor the compose file (name:, COMPOSE_PROJECT_NAME) say the project: "
+        "it is kept apart"
+    ) in merged.notes
+    assert not check_setup([str(unknown), str(inspect)], CheckOptions(one_setup=True)).findings
+    # The compose file names the project (so does --env COMPOSE_PROJECT_NAME=shop)
+    named = _write(tmp_path, "named/compose.yaml", "name: shop\n" + web)
+    merged = merge([load_file(named), load_file(inspect)])
+    assert _names(merged) == (["web", "shop-admin"], ["default", "bridge"])
+    assert any(
+        "shop-web-1 is compose service web's container (compose's name for it in project shop)" in n
+        for n in merged.notes
+    )
+    # A container_name is the name Docker gave it, in any project.
+    given = _write(tmp_path, "given/compose.yaml", web + "    container_name: shop-admin\n")
+    merged = merge([load_file(given), load_file(inspect)])
+    assert _names(merged)[0] == ["web", "shop-web-1"]
+    assert any(
+        "shop-admin is compose service web's container (the compose file's container_name)" in n
+        for n in merged.notes
+    )
+
+
+def test_replicas_of_a_service_are_containers_of_their_own(tmp_path: Path) -> None:
+    # `deploy.replicas: 2` with a fixed host port: compose starts shop-web-1, and shop-web-2
+    # fails ("port is already allocated"). The compose file's one container is replica 1;
+    # replica 2 stays itself, on the compose file's network, and the clash is reported.
+    from diagnose.loaders import load_file
+    from diagnose.merge import merge
+
+    compose = _write(
+        tmp_path,
+        "compose.yaml",
+        'services:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n'
+        "    deploy:\n      replicas: 2\n",
+    )
+    snapshot = [
+        _composed("shop-web-1", "web", 1, [("shop_default", "172.18.0.2")], ((8080, 80),)),
+        _composed("shop-web-2", "web", 2, [("shop_default", "")], ((8080, 80),), running=False),
+    ]
+    inspect = _write(tmp_path, "inspect.json", json.dumps(snapshot, indent=1))
+    merged = merge([load_file(compose), load_file(inspect)])
+    assert _names(merged) == (["web", "shop-web-2"], ["default"])
+    second = _docker(merged)[0][1]
+    assert [a.name for a in second.networks or []] == ["default"] and second.running is False
+    assert any(
+        "shop-web-2 is replica 2 of compose service web; kept as a container of its own (web "
+        "stands for replica 1, shop-web-1)" in note
+        for note in merged.notes
+    )
+    result = check_setup([str(compose), str(inspect)], CheckOptions(one_setup=True))
+    assert [(f.rule, f.title) for f in result.findings] == [
+        ("DP013", "shop-web-2 and web both publish host port 8080/tcp: the second one cannot start")
+    ]
+    # Two containers that could each be web's, and are not replicas numbered by compose:
+    # neither is taken for it.
+    both = [snapshot[0], _composed("shop_web_1", "web", 1, [("shop_default", "")], labels=False)]
+    named = _write(tmp_path, "named/compose.yaml", "name: shop\n" + compose.read_text())
+    inspect.write_text(json.dumps(both))
+    merged = merge([load_file(named), load_file(inspect)])
+    assert _names(merged)[0] == ["web", "shop-web-1", "shop_web_1"]
+    assert (
+        "shop-web-1 and shop_web_1 could each be compose service web's container: none is taken as it"
+        in merged.notes
+    )
+
+
+def test_compose_and_docker_inspect_contradicting_each_other_name_both_places(
+    tmp_path: Path,
+) -> None:
+    # The running shop-web-1 publishes 9090 where the compose file says 8080 (the file was
+    # changed after `docker compose up`): not a second port, a contradiction.
+    compose = _write(tmp_path, "compose.yaml", SHOP)
+    snapshot = [_composed("shop-web-1", "web", 1, [("shop_default", "172.18.0.2")], ((9090, 80),))]
+    inspect = _write(tmp_path, "inspect.json", json.dumps(snapshot, indent=1))
+    for paths in ([compose, inspect], [inspect, compose]):
+        result = check_setup([str(p) for p in paths], CheckOptions(one_setup=True))
+        (finding,) = result.findings
+        assert finding.rule == "IN002" and "contradict" in finding.title
+        assert f"{compose}:4 says '8080'" in finding.title
+        assert f"{inspect}:37 says '9090'" in finding.title
+
+
+def test_a_namespace_shared_with_a_service_is_the_compose_files(tmp_path: Path) -> None:
+    # `network_mode: service:vpn` is container:<vpn's container> to Docker: by name when vpn
+    # was inspected too, by its id alone when not (then the compose file says whose it is).
+    from diagnose.loaders import load_file
+    from diagnose.merge import merge
+
+    compose = _write(
+        tmp_path,
+        "compose.yaml",
+        "services:\n  vpn:\n    image: gluetun\n  app:\n    image: qbittorrent\n"
+        "    network_mode: service:vpn\n",
+    )
+    vpn = _composed("shop-vpn-1", "vpn", 1, [("shop_default", "172.18.0.2")])
+    app = _composed("shop-app-1", "app", 1, [("shop_default", "")])
+    vpn["Config"]["Image"], app["Config"]["Image"] = "gluetun", "qbittorrent"
+    app["HostConfig"]["NetworkMode"] = f"container:{vpn['Id']}"
+    app["NetworkSettings"]["Networks"] = {}
+    for snapshot in ([vpn, app], [app]):
+        inspect = _write(tmp_path, "inspect.json", json.dumps(snapshot))
+        merged = merge([load_file(compose), load_file(inspect)])
+        assert _names(merged) == (["vpn", "app"], ["default"])
+        modes = [c.network_mode for c in _docker(merged)[0]]
+        assert modes == [None, "service:vpn"]
 
 
 def test_a_compose_file_read_after_another_overrides_it(tmp_path: Path) -> None:
