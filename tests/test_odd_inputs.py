@@ -144,6 +144,10 @@ def test_a_bad_date_is_not_blamed_on_a_long_number() -> None:
         ("vm.vmx", "displayName = a{pad}x # a comment\n", []),
         ("run.sh", "docker run --network n{word} nginx\n", []),
         ("vmnetnat.conf", "[host]\ndevice = vmnet8{pad}x\n", ["IN002"]),
+        # many blank lines: content detection's `^\s*` ran on from every line start
+        ("notes.txt", "{lines}x = 1\n", ["IN002"]),
+        ("nat.conf", "{lines}[host]\n", ["IN002"]),
+        ("x.yaml", "a{pad}b: 1\n", ["IN002"]),  # the top-level keys a YAML file has
     ],
 )
 def test_long_runs_of_spaces_in_a_line_are_read_in_linear_time(
@@ -160,7 +164,9 @@ def test_long_runs_of_spaces_in_a_line_are_read_in_linear_time(
     )
     done = subprocess.run(
         [sys.executable, "-c", code, name],
-        input=text.replace("{pad}", " " * 400_000).replace("{word}", "a" * 400_000),
+        input=text.replace("{pad}", " " * 400_000)
+        .replace("{word}", "a" * 400_000)
+        .replace("{lines}", "  \n" * 200_000),
         capture_output=True,
         text=True,
         timeout=120,

@@ -58,7 +58,9 @@ _SERVICE_KEY = (
 )
 _ENTRY = re.compile(r"^([ \t]+)([\w.-]+|\"[^\"]*\"|'[^']*')[ \t]*:[ \t]*(?:&\S+[ \t]*)?(?:#.*)?$")
 _CHILD = re.compile(r"^([ \t]+)" + _SERVICE_KEY + r"[ \t]*:")
-_TOP = re.compile(r"^([^\s#][^:]*?)[ \t]*:(.*)$")
+# The key's trailing blanks are stripped in Python: `([^:]*?)[ \t]*:` retried the blanks
+# after every character, and a top-level line of spaces took seconds (content detection).
+_TOP = re.compile(r"([^\s#][^:]*):")
 # Top-level keys of other YAML formats that also have `services:` or `image:` (CI pipelines,
 # Kubernetes manifests); a compose file never has them.
 _FOREIGN_TOP = frozenset(
@@ -93,7 +95,7 @@ def _top_keys(lines: list[str]) -> set[str]:
         if line[:1] not in ("", " ", "\t", "#", "-") and not line.startswith("---"):
             m = _TOP.match(line)
             if m:
-                out.add(m.group(1).strip("'\"").lower())
+                out.add(m.group(1).rstrip(" \t").strip("'\"").lower())
     return out
 
 
@@ -172,6 +174,7 @@ class _Malformed(Exception):
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BLANK_HASH = re.compile(r"\s#")
 _OPS = (":-", ":?", ":+", "-", "?", "+")
 
 
@@ -290,7 +293,9 @@ def read_dotenv(text: str, env: Mapping[str, str], notes: list[str], name: str) 
             if quote == '"':
                 value = value.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
         else:
-            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
+            # A comment from the first ` #` on (`\s+#` was tried from every blank of a run).
+            comment = _BLANK_HASH.search(value)
+            value = (value[: comment.start()] if comment else value).strip()
         if not literal:
             try:
                 value = interpolate(value, {**out, **env})  # the shell wins, as in compose

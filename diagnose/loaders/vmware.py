@@ -27,16 +27,20 @@ from diagnose.loaders.base import Builder, Loaded, LoadOptions
 
 # ----------------------------------------------------------------------------------- detection
 
+# A line's leading blanks are `[^\S\n]*`, not `\s*`: `^\s*` ran on over the next lines from
+# every line start, and a file of 20,000 blank lines took minutes (every format's content
+# detection asks these).
 _VMX_KEY = re.compile(
-    r'^\s*(config\.version|virtualhw\.version|displayname|guestos|ethernet\d+\.\w+)\s*=\s*"',
+    r"^[^\S\n]*(config\.version|virtualhw\.version|displayname|guestos|ethernet\d+\.\w+)"
+    r'\s*=\s*"',
     re.IGNORECASE | re.MULTILINE,
 )
-_NAT_HOST = re.compile(r"^\s*\[host\]\s*$", re.IGNORECASE | re.MULTILINE)
+_NAT_HOST = re.compile(r"^[^\S\n]*\[host\][^\S\n]*$", re.IGNORECASE | re.MULTILINE)
 _NAT_MARK = re.compile(
-    r"^\s*(\[incoming(tcp|udp)\]|device\s*=\s*(/dev/)?vmnet\d+|hostMAC\s*=)",
+    r"^[^\S\n]*(\[incoming(tcp|udp)\]|device\s*=\s*(/dev/)?vmnet\d+|hostMAC\s*=)",
     re.IGNORECASE | re.MULTILINE,
 )
-_DHCP_SUBNET = re.compile(r"^\s*subnet\s+[\d.]+\s+netmask\s+[\d.]+\s*\{", re.MULTILINE)
+_DHCP_SUBNET = re.compile(r"^[^\S\n]*subnet\s+[\d.]+\s+netmask\s+[\d.]+\s*\{", re.MULTILINE)
 _VMNET = re.compile(r"vmnet([0-9]+)", re.IGNORECASE)
 
 
@@ -59,7 +63,7 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
         return _load_vmx(text, file, kind)
     if _NAT_HOST.search(text):
         return _load_nat(text, file, kind)
-    if re.search(r"^\s*(subnet|host)\s[^#]*\{|;\s*(#.*)?$", text, re.MULTILINE):  # dhcpd
+    if _looks_dhcp(text):
         return _load_dhcp(text, file, kind)
     raise InputError(
         "neither a VMware NAT configuration ([host] section) nor a DHCP configuration "
@@ -67,6 +71,29 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
         file=file,
         line=1,
     )
+
+
+_DHCP_BLOCK = re.compile(r"^[^\S\n]*(?:subnet|host)\s", re.MULTILINE)
+_DHCP_END = re.compile(r";\s*(?:#.*)?$", re.MULTILINE)
+_BRACE_OR_HASH = re.compile(r"[{#]")
+
+
+def _looks_dhcp(text: str) -> bool:
+    """A `subnet`/`host` line opening a block (a `{` before any `#`), or a line ending in
+    `;`. Not one regex search: `[^#]*{` scanned on to the next `{` or `#` from every such
+    line, and a file of many `host` lines without braces took minutes."""
+    if _DHCP_END.search(text):
+        return True
+    upto, brace = -1, False  # the first `{` or `#` after a block line, once found
+    for m in _DHCP_BLOCK.finditer(text):
+        if m.end() > upto:
+            found = _BRACE_OR_HASH.search(text, m.end())
+            if found is None:
+                return False
+            upto, brace = found.start(), found.group() == "{"
+        if brace:
+            return True
+    return False
 
 
 def vmnet_name(raw: str) -> str | None:
