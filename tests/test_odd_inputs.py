@@ -148,6 +148,8 @@ def test_a_bad_date_is_not_blamed_on_a_long_number() -> None:
         ("notes.txt", "{lines}x = 1\n", ["IN002"]),
         ("nat.conf", "{lines}[host]\n", ["IN002"]),
         ("x.yaml", "a{pad}b: 1\n", ["IN002"]),  # the top-level keys a YAML file has
+        # blank lines before a `.method` line: each was looked past from every one of them
+        ("Vagrantfile", 'Vagrant{lines}.configure("2") do |config|\nend\n', []),
     ],
 )
 def test_long_runs_of_spaces_in_a_line_are_read_in_linear_time(
