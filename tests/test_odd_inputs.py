@@ -177,6 +177,24 @@ def test_long_runs_of_spaces_in_a_line_are_read_in_linear_time(
     assert done.stdout.split() == rules
 
 
+def test_many_json_values_in_one_file_are_read_in_linear_time() -> None:
+    # `ip -j` output may hold several JSON values; each one's line and column were counted
+    # from the start of the file again: 300,000 values after 2,000,000 characters took
+    # minutes (the first that is not an array is then refused).
+    code = (
+        "import sys\n"
+        "from diagnose.batch import CheckOptions, check_text\n"
+        "r = check_text(sys.stdin.read(), 'route.json', CheckOptions())\n"
+        "print(*[(f.rule, f.title) for f in r.findings])\n"
+    )
+    text = '[{"dst": "default", "dev": "eth0"}' + " " * 2_000_000 + "]" + "0" * 300_000
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=text, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert done.stdout.strip() == "('IN002', '`ip -j` prints a JSON array, not a int')"
+
+
 def test_a_long_question_is_read_in_linear_time() -> None:
     # Spaces after a docker run command: the pattern cutting the prose after it retried every
     # space of the run (19,000 of them, under the 20,000-character limit of a question, took
