@@ -7,16 +7,17 @@ configuration decide what is reported; a suppression without a reason is itself 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from diagnose import pool
 from diagnose.config import Config
 from diagnose.errors import EngineError, InputError, RuleError
 from diagnose.loaders.base import Loaded, LoadOptions, Suppression
@@ -436,8 +437,12 @@ def _worker_start(collecting: bool) -> None:
         gc.enable()
 
 
-def _worker_check(args: tuple[str, CheckOptions]) -> FileResult:
-    return _batch_check(*args)
+def _died(path: str, error: pool.Died, options: CheckOptions) -> FileResult:
+    """The result of a file whose checking process died (twice: in its batch, then alone)."""
+    message = f"netwhy failed on this file, a bug of netwhy's: {error}"
+    return _refused(
+        FileResult(file=path, kind=None), InputError(message, file=path), path, options, INVALID
+    )
 
 
 def _size(path: str) -> int:
@@ -473,14 +478,17 @@ def check_many(
         collecting = gc.isenabled()
         gc.disable()
         try:
-            with ProcessPoolExecutor(
-                max_workers=options.jobs, initializer=_worker_start, initargs=(collecting,)
-            ) as pool:
-                chunk = max(1, min(32, total // (options.jobs * 16)))
-                jobs = [(paths[i], options) for i in order]
-                done = pool.map(_worker_check, jobs, chunksize=chunk)
-                for n, (i, result) in enumerate(zip(order, done, strict=True), start=1):
-                    placed[i] = result
+            done = pool.run(
+                [paths[i] for i in order],
+                functools.partial(_batch_check, options=options),
+                jobs=options.jobs,
+                chunk=max(1, min(32, total // (options.jobs * 16))),
+                died=functools.partial(_died, options=options),
+                start_worker=functools.partial(_worker_start, collecting),
+            )
+            with contextlib.closing(done):  # an interrupt stops the workers at once
+                for n, (k, result) in enumerate(done, start=1):
+                    placed[order[k]] = result
                     if progress:
                         progress(n, total, result.file)
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -474,6 +475,7 @@ def test_the_parent_collects_again_after_an_interrupt(monkeypatch: pytest.Monkey
     with pytest.raises(KeyboardInterrupt):
         check_many(["a", "b", "c", "d"], CheckOptions(jobs=2), progress=stop)
     assert gc.isenabled()
+    assert not multiprocessing.active_children()  # the workers are stopped, not left running
 
 
 def test_several_files_describe_one_setup(tmp_path: Path) -> None:
