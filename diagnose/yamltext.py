@@ -75,8 +75,16 @@ _PLAIN_TAG_LENGTH = 64
 _base_resolve: Callable[[Any, Any, str, tuple[bool, bool]], str] = yaml.SafeLoader.resolve
 
 
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
+# Without path resolvers (netwhy adds none) a node that is not a plain scalar takes its kind's
+# default tag: said here, not found by PyYAML's general resolve (a call for every node).
+_DEFAULT_TAGS = {yaml.ScalarNode: _STR, yaml.SequenceNode: _SEQ, yaml.MappingNode: _MAP}
+
+
 def _resolve(loader: Any, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
-    if kind is not yaml.ScalarNode or not implicit[0] or len(value) > _PLAIN_TAG_LENGTH:
+    if kind is not yaml.ScalarNode or not implicit[0]:
+        return _DEFAULT_TAGS[kind]
+    if len(value) > _PLAIN_TAG_LENGTH:
         return _base_resolve(loader, kind, value, implicit)
     tag = _PLAIN_TAGS.get(value)
     if tag is None:
@@ -299,7 +307,7 @@ def _duplicate(key_node: yaml.Node, first: int, file: str) -> InputError:
     )
 
 
-_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
+_SCALAR = yaml.ScalarNode
 
 
 class _NotPlain(Exception):
@@ -336,17 +344,24 @@ class _Reader:
             self.lines[path] = (mark.line + 1, mark.column + 1)
         self.sizes[key] = 1  # a recursive alias counts once
         if isinstance(node, yaml.ScalarNode):
-            if node.tag == _STR:
-                self.built[node] = node.value
-                return node.value
-            return self.loader.construct_object(node)
+            return self.scalar(node)
         size = 1
+        built = self.built
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
                 raise _NotPlain
             items: list[Any] = []
-            self.built[node] = items
+            built[node] = items
             for i, item in enumerate(node.value):
+                if item.__class__ is _SCALAR:  # most items: read here, not in a call
+                    size += 1  # an alias to a scalar counts one too
+                    if item in built:  # an alias
+                        items.append(built[item])
+                        continue
+                    mark = item.start_mark
+                    self.lines[(*path, i)] = (mark.line + 1, mark.column + 1)
+                    items.append(self.scalar(item))
+                    continue
                 items.append(self.read(item, (*path, i)))
                 size += self.sizes[id(item)]
             self.sizes[key] = size
@@ -354,7 +369,7 @@ class _Reader:
         if node.tag != _MAP:
             raise _NotPlain
         out: dict[str, Any] = {}
-        self.built[node] = out
+        built[node] = out
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             name = key_node.value
@@ -366,10 +381,21 @@ class _Reader:
             seen[name] = mark.line + 1
             at = (*path, name)
             self.lines[at] = (mark.line + 1, mark.column + 1)
+            if value_node.__class__ is _SCALAR:  # as in a sequence; located at its key
+                size += 2
+                out[name] = built[value_node] if value_node in built else self.scalar(value_node)
+                continue
             out[name] = self.read(value_node, at)
             size += self.sizes[id(value_node)] + 1
         self.sizes[key] = size
         return out
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """The value of a scalar node not read before (an alias of it is the same object)."""
+        if node.tag == _STR:
+            self.built[node] = node.value
+            return node.value
+        return self.loader.construct_object(node)
 
 
 def _json_positions(text: str) -> dict[PathKey, tuple[int, int]]:
