@@ -11,6 +11,7 @@ import importlib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 
 from diagnose.errors import InputError
 from diagnose.loaders.base import Loaded, LoadOptions, Suppression
@@ -76,8 +77,21 @@ def _format(kind: str) -> Format:
     raise InputError(f"unknown kind {kind!r}; one of: {', '.join(KINDS)}", field="kind")
 
 
-def _module(fmt: Format):  # type: ignore[no-untyped-def]
-    return importlib.import_module(f"diagnose.loaders.{fmt.module}")
+_MODULES: dict[str, ModuleType] = {}  # imported loader modules (import_module runs Python)
+
+
+def _module(fmt: Format) -> ModuleType:
+    module = _MODULES.get(fmt.module)
+    if module is None:
+        module = _MODULES[fmt.module] = importlib.import_module(f"diagnose.loaders.{fmt.module}")
+    return module
+
+
+def _base_name(name: str) -> str:
+    """Path(name).name: the last part, taken from the text when it plainly is one (building
+    a Path costs more than detecting a compose file)."""
+    base = name.rpartition("/")[2]
+    return base if base not in ("", ".") else Path(name).name
 
 
 @functools.lru_cache(maxsize=1024)  # a batch sees the same few names (compose.yaml...)
@@ -94,7 +108,7 @@ def _named(base: str) -> tuple[tuple[Format, bool], ...]:
 
 def detect(name: str, text: str) -> str:
     """The kind of an input, from its file name, else its content."""
-    base = Path(name).name
+    base = _base_name(name)
     for fmt, generic in _named(base):
         # A name is a strong hint, but a script or README must hold a docker command, and a
         # file called nat.conf or dhcpd.conf must be VMware's.
@@ -127,7 +141,7 @@ def load_file(
 ) -> Loaded:
     """Load one input file."""
     text, regular = read_file(path)
-    options = replace(options or LoadOptions(), regular_file=regular)
+    options = (options or LoadOptions()).for_file(regular)
     return load_text(text, str(path), kind, options)
 
 

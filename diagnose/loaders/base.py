@@ -259,6 +259,11 @@ class LoadOptions:
     read_siblings: bool = True  # may read files beside the input (.env, extends: file:)
     regular_file: bool | None = None  # the input is a regular file (None: not known yet)
 
+    def for_file(self, regular: bool) -> LoadOptions:
+        """These options for an input read from a file (regular or not): what
+        dataclasses.replace gives, which finds the fields anew for every file."""
+        return LoadOptions(self.env, self.read_siblings, regular)
+
 
 Loader = Callable[[str, str, str, LoadOptions], Loaded]  # (text, file, kind, options)
 Detector = Callable[[str, str, str], bool]  # (file name, text, kind) -> is it mine?

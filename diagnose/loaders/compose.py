@@ -370,7 +370,14 @@ class _File(NamedTuple):
     services: dict[str, Any]
     prefix: PathKey  # ("services",) or () for v1
     v1: bool
-    directory: Path | None
+    # The file's name when the files beside it may be read (.env, extends: file:). A str: a
+    # Path costs more than reading a compose file, and most never need one.
+    path: str | None
+
+    @property
+    def directory(self) -> Path | None:
+        """The folder whose files may be read, if any."""
+        return None if self.path is None else Path(self.path).parent
 
 
 class _Loader:
@@ -380,7 +387,6 @@ class _Loader:
         self.file = file
         self.options = options
         self.builder = builder
-        self.directory: Path | None = None  # the input's folder, when siblings may be read
         self._env: dict[str, str] | None = None
         self.defaults: set[str] = set()  # variables whose default was taken
         self.files: dict[str, _File] = {}  # resolved path -> extends file read
@@ -389,7 +395,12 @@ class _Loader:
         self.origins: dict[str, Src] = {}  # setup path -> compose place
         self.anchors: dict[int, dict[int, PathKey]] = {}  # per document: object -> path
         self.locate = functools.partial(_where, self.anchors)
-        self.main: tuple[Path, _File] | None = None  # the input file, when it is a file
+        self.main: _File | None = None  # the input, when it is a file beside others
+
+    @property
+    def directory(self) -> Path | None:
+        """The input's folder, when the files beside it may be read."""
+        return None if self.main is None else self.main.directory
 
     @property
     def env(self) -> dict[str, str]:
@@ -491,7 +502,7 @@ class _Loader:
 
     # --------------------------------------------------------------------------- files
 
-    def open(self, doc: Document, directory: Path | None) -> _File:
+    def open(self, doc: Document, path: str | None) -> _File:
         data = doc.data
         if not isinstance(data, dict):
             raise InputError(
@@ -502,7 +513,7 @@ class _Loader:
         v1 = "services" not in data and "version" not in data
         if v1:
             services = {str(k): v for k, v in data.items() if not str(k).startswith("x-")}
-            return _File(doc, services, (), True, directory)
+            return _File(doc, services, (), True, path)
         for key in data:
             if key not in TOP_KEYS and not str(key).startswith("x-"):
                 raise self.fail(
@@ -517,18 +528,20 @@ class _Loader:
             raise self.fail(
                 f"services must be a mapping, not {_type(listed)}", Src(doc, ("services",))
             )
-        return _File(doc, {str(k): v for k, v in listed.items()}, ("services",), False, directory)
+        return _File(doc, {str(k): v for k, v in listed.items()}, ("services",), False, path)
 
     def sibling(self, name: str, origin: _File, src: Src) -> _File | None:
         """The file an `extends: file:` names, read when allowed; None when not read."""
-        if re.match(r"^[a-z][a-z0-9+.-]*://", name) or origin.directory is None:
+        directory = origin.directory
+        if re.match(r"^[a-z][a-z0-9+.-]*://", name) or directory is None:
             return None
         if not self.options.read_siblings:
             return None
-        path = Path(name) if Path(name).is_absolute() else origin.directory / name
+        path = Path(name) if Path(name).is_absolute() else directory / name
         key = str(path.resolve())
-        if self.main is not None and key not in self.files:
-            self.files[str(self.main[0].resolve())] = self.main[1]  # extends into itself
+        main = self.main
+        if main is not None and main.path is not None and key not in self.files:
+            self.files[str(Path(main.path).resolve())] = main  # extends into itself
         if key not in self.files:
             if not path.is_file():
                 raise self.fail(f"extends names the file {name}, which does not exist", src)
@@ -538,7 +551,7 @@ class _Loader:
                 raise self.fail(
                     f"the extends file {name} is unusable: {exc.message}", src
                 ) from None
-            self.files[key] = self.open(parse(text, str(path)), path.parent)
+            self.files[key] = self.open(parse(text, str(path)), str(path))
         return self.files[key]
 
     # ------------------------------------------------------------------------ services
@@ -805,17 +818,14 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
     """Read a compose file into a Setup; see the module docstring."""
     doc = parse(text, file)
     builder = Builder(file, doc)
-    path = Path(file)
     # The name is only a label unless siblings may be read: then it must be a real file.
     readable = options.read_siblings and file not in ("<stdin>", "<text>")
     regular = options.regular_file
     if regular is None and readable:
         regular = os.path.isfile(file)
-    directory = path.parent if readable and regular else None
     loader = _Loader(file, options, builder)
-    loader.directory = directory
-    main = loader.open(doc, directory)
-    loader.main = (path, main) if directory else None
+    main = loader.open(doc, file if readable and regular else None)
+    loader.main = main if main.path is not None else None
     if not main.v1 and "include" in doc.data:
         loader.partial = True
         builder.notes.append(
