@@ -90,7 +90,7 @@ _BLOCK_END = re.compile(r"^=end\b[^\n]*", re.M)
 _DATA_END = re.compile(r"__END__[ \t\r]*(\n|$)")
 _BLANKS = re.compile(r"[ \t\r\f\v]+")
 # Characters that can only begin an operator: not a quote, digit, letter, `<` (a heredoc),
-# `@`/`$` (a variable), `:` (a symbol), `/` (a regex) or `%` (a literal). _Lexer.token
+# `@`/`$` (a variable), `:` (a symbol), `/` (a regex) or `%` (a literal). _Lexer.run
 # takes them first: a new kind of token starting with one of them (`?a`, `-1`) must be
 # taken out of this set.
 _PLAIN_OP_START = frozenset(".,()[]{}|=+-*&!?;>^~")
@@ -164,10 +164,12 @@ class _Lexer:
 
     def run(self) -> list[Tok]:
         s, n = self.s, len(self.s)
+        toks = self.toks
         line_start = True
         spaced = False
         while self.i < n:
-            c = s[self.i]
+            i = self.i
+            c = s[i]
             if line_start:
                 line_start = False
                 if s.startswith("=begin", self.i) and s[self.i + 6 : self.i + 7] in (
@@ -186,9 +188,11 @@ class _Lexer:
                 if s.startswith("__END__", self.i) and _DATA_END.match(s[self.i : self.i + 12]):
                     break
             if c == "\n":
-                self.add("nl", self.i, self.line, spaced)
-                self.i += 1
-                self.toks[-1].end = self.i
+                # The commonest tokens (new lines, then plain operators) are made here, not in
+                # calls to token and add: a Vagrantfile has thousands. A new line's text is
+                # empty; it ends after the "\n".
+                toks.append(Tok("nl", "", self.line, i, i + 1, None, spaced))
+                self.i = i + 1
                 self.line += 1
                 line_start = True
                 spaced = False
@@ -208,7 +212,13 @@ class _Lexer:
                 end = s.find("\n", self.i)
                 self.i = n if end < 0 else end
                 continue
-            self.token(c, spaced)
+            if c in _PLAIN_OP_START:  # none of the cases of token applies
+                m = _OP.match(s, i)
+                end = m.end() if m else i + 1
+                toks.append(Tok("op", s[i:end], self.line, i, end, None, spaced))
+                self.i = end
+            else:
+                self.token(c, spaced)
             spaced = False
         if self.heredocs:
             name, _, line = self.heredocs[0]
@@ -231,10 +241,8 @@ class _Lexer:
         self.heredocs = []
 
     def token(self, c: str, spaced: bool) -> None:
+        """The token starting with `c` (not a plain operator: run takes those)."""
         s, start, line = self.s, self.i, self.line
-        if c in _PLAIN_OP_START:  # the commonest token, and none of the cases below applies
-            self.operator(start, line, spaced)
-            return
         if c.isalpha() or c == "_":
             m = _IDENT.match(s, self.i)
             assert m is not None
@@ -246,14 +254,16 @@ class _Lexer:
                 self.i += 1
                 self.add("label", start, line, spaced, word)
                 return
-            p = self.prev()
+            p = self.toks[-1] if self.toks else None
             after_dot = p is not None and p.kind == "op" and p.text in (".", "&.", "::")
             if word in _KEYWORDS and not after_dot:
-                self.add("kw", start, line, spaced, word)
+                kind = "kw"
             elif word[0].isupper():
-                self.add("const", start, line, spaced, word)
+                kind = "const"
             else:
-                self.add("ident", start, line, spaced, word)
+                kind = "ident"
+            # add's text, s[start:self.i], is the word
+            self.toks.append(Tok(kind, word, line, start, self.i, word, spaced))
             return
         if c in "\"'`":
             value = self.quoted(c, c, interpolate=c != "'")
