@@ -472,15 +472,21 @@ def _statements(toks: list[Tok], source: str) -> list[Stmt]:
     depth = 0
     after = 0  # the first token after the run of new lines being read, once looked up
     for idx, t in enumerate(toks):
-        if t.kind == "op" and t.text in "([{":
-            depth += 1
-        elif t.kind == "op" and t.text in ")]}":
-            depth = max(0, depth - 1)
-        ends = t.kind == "nl" or (t.kind == "op" and t.text == ";" and depth == 0)
-        if not ends:
+        # Each token's kind and text read once: this loop sees every token of the file.
+        kind = t.kind
+        if kind == "op":
+            text = t.text
+            if text in "([{":
+                depth += 1
+            elif text in ")]}":
+                depth = max(0, depth - 1)
+            if text != ";" or depth != 0:  # a `;` outside brackets ends a statement
+                cur.append(t)
+                continue
+        elif kind != "nl":
             cur.append(t)
             continue
-        if t.kind == "nl" and cur:
+        if kind == "nl" and cur:
             if depth > 0 or _continues(cur):
                 continue
             # A `.method` line next? Looked up once per run of new lines: looking past the
