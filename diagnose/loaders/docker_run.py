@@ -30,6 +30,7 @@ import bisect
 import csv
 import ipaddress
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -179,8 +180,8 @@ class _Lexer:
             elif c == "#":
                 if words and words[-1].blank_escape:
                     cmd.comment_after_escape = True
-                while i < end and s[i] != "\n":
-                    i += 1
+                nl = s.find("\n", i, end)
+                i = end if nl < 0 else nl
             elif (m := _REDIRECT.match(s, i, end)) and not (
                 c == "<" and _PLACEHOLDER.match(s, i, end)
             ):
@@ -642,6 +643,9 @@ class _Reader:
         self.env = dict(options.env)
         self.b = Builder(file)
         self.containers: list[_Container] = []
+        # How many of them have each name (a name is not changed once in the list): a file of
+        # hundreds of commands made each new one look through all the others.
+        self.names: Counter[str] = Counter()
         self.networks: list[_Network] = []
         self.commands = 0
         base = PurePath(file).name
@@ -895,9 +899,8 @@ class _Reader:
             else:
                 entry["name"] = name.text.lstrip("/")
         if "name" not in entry:
-            taken = {o.entry["name"] for o in self.containers}
             anonymous, k = f"{verb}-{cmd.line}", 1
-            while anonymous in taken:  # several commands on one line (a pipeline)
+            while self.names[anonymous]:  # several commands on one line (a pipeline)
                 k += 1
                 anonymous = f"{verb}-{cmd.line}-{k}"
             entry["name"] = anonymous
@@ -1272,7 +1275,8 @@ class _Reader:
     # ------------------------------------------------------------------ building
     def add(self, c: _Container) -> None:
         name = c.entry["name"]
-        for k, old in enumerate(self.containers):
+        # Only a name in use needs the others looked through.
+        for k, old in enumerate(self.containers if self.names[name] else ()):
             if old.entry["name"] != name:
                 continue
             if old.group == c.group:
@@ -1283,6 +1287,7 @@ class _Reader:
                     "the later one is read",
                 )
                 del self.containers[k]
+                self.names[name] -= 1
             else:
                 new = f"{name}@{c.line}"
                 self.note(
@@ -1293,6 +1298,7 @@ class _Reader:
                 c.entry["name"] = new
             break
         self.containers.append(c)
+        self.names[c.entry["name"]] += 1
 
     def assemble(self) -> Loaded:
         b = self.b
