@@ -245,6 +245,7 @@ def decode(raw: bytes, name: str) -> str:
 
 
 MAX_NODES = 200_000
+_SCALAR = yaml.ScalarNode
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -254,14 +255,16 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
         return known
     memo[id(node)] = 1  # a recursive alias counts once
     size = 1
+    # A scalar counts one wherever it stands: counted here, not in a call (JSON is mostly them).
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            size += _expanded_size(key_node, memo) + _expanded_size(value_node, memo)
+            size += 1 if key_node.__class__ is _SCALAR else _expanded_size(key_node, memo)
+            size += 1 if value_node.__class__ is _SCALAR else _expanded_size(value_node, memo)
             if size > MAX_NODES:
                 break
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            size += _expanded_size(item, memo)
+            size += 1 if item.__class__ is _SCALAR else _expanded_size(item, memo)
             if size > MAX_NODES:
                 break
     memo[id(node)] = size
@@ -279,15 +282,24 @@ def _positions(
         return
     seen.add(id(node))
     out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    # Scalars are placed here, not in a call, as the call would place them.
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
-                key = key_node.value
-                out[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                _positions(value_node, (*path, key), out, seen)
+                at = (*path, key_node.value)
+                out[at] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                if value_node.__class__ is _SCALAR:
+                    seen.add(id(value_node))  # it stands where its key does
+                else:
+                    _positions(value_node, at, out, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _positions(item, (*path, i), out, seen)
+            if item.__class__ is not _SCALAR:
+                _positions(item, (*path, i), out, seen)
+            elif id(item) not in seen:
+                seen.add(id(item))
+                mark = item.start_mark
+                out.setdefault((*path, i), (mark.line + 1, mark.column + 1))
 
 
 def _check_duplicates(node: yaml.Node, file: str, visited: set[int] | None = None) -> None:
@@ -330,9 +342,6 @@ def _duplicate(key_node: yaml.Node, first: int, file: str) -> InputError:
         line=key_node.start_mark.line + 1,
         field=key_node.value,
     )
-
-
-_SCALAR = yaml.ScalarNode
 
 
 class _NotPlain(Exception):
