@@ -187,6 +187,13 @@ class _Lexer:
                     continue
                 if s.startswith("__END__", self.i) and _DATA_END.match(s[self.i : self.i + 12]):
                     break
+            if c in " \t\r\f\v":
+                # Blanks, then what follows them in the same turn (no new turn for each run).
+                spaced = True
+                i = self.i = _BLANKS.match(s, i).end()  # type: ignore[union-attr]
+                if i >= n:
+                    break
+                c = s[i]
             if c == "\n":
                 # The commonest tokens (new lines, then plain operators) are made here, not in
                 # calls to token and add: a Vagrantfile has thousands. A new line's text is
@@ -198,10 +205,6 @@ class _Lexer:
                 spaced = False
                 if self.heredocs:
                     self.skip_heredocs()
-                continue
-            if c in " \t\r\f\v":
-                spaced = True
-                self.i = _BLANKS.match(s, self.i).end()  # type: ignore[union-attr]
                 continue
             if c == "\\" and s[self.i + 1 : self.i + 2] in ("\n", "\r"):
                 self.i = s.index("\n", self.i) + 1
@@ -217,6 +220,8 @@ class _Lexer:
                 end = m.end() if m else i + 1
                 toks.append(Tok("op", s[i:end], self.line, i, end, None, spaced))
                 self.i = end
+            elif c.isalpha() or c == "_":
+                self.name(i, spaced)
             else:
                 self.token(c, spaced)
             spaced = False
@@ -241,30 +246,8 @@ class _Lexer:
         self.heredocs = []
 
     def token(self, c: str, spaced: bool) -> None:
-        """The token starting with `c` (not a plain operator: run takes those)."""
+        """The token starting with `c` (not a plain operator nor a name: run takes those)."""
         s, start, line = self.s, self.i, self.line
-        if c.isalpha() or c == "_":
-            m = _IDENT.match(s, self.i)
-            assert m is not None
-            self.i = m.end()
-            if s[self.i : self.i + 1] in ("?", "!") and s[self.i + 1 : self.i + 2] != "=":
-                self.i += 1
-            word = s[start : self.i]
-            if s[self.i : self.i + 1] == ":" and s[self.i + 1 : self.i + 2] != ":":
-                self.i += 1
-                self.add("label", start, line, spaced, word)
-                return
-            p = self.toks[-1] if self.toks else None
-            after_dot = p is not None and p.kind == "op" and p.text in (".", "&.", "::")
-            if word in _KEYWORDS and not after_dot:
-                kind = "kw"
-            elif word[0].isupper():
-                kind = "const"
-            else:
-                kind = "ident"
-            # add's text, s[start:self.i], is the word
-            self.toks.append(Tok(kind, word, line, start, self.i, word, spaced))
-            return
         if c in "\"'`":
             value = self.quoted(c, c, interpolate=c != "'")
             if s[self.i : self.i + 1] == ":" and s[self.i + 1 : self.i + 2] != ":":
@@ -341,6 +324,32 @@ class _Lexer:
                     self.add("other", start, line, spaced)
                 return
         self.operator(start, line, spaced)
+
+    def name(self, start: int, spaced: bool) -> None:
+        """A name (an identifier, keyword or constant; `name:` is a label) at `start`."""
+        s = self.s
+        m = _IDENT.match(s, start)
+        assert m is not None
+        end = m.end()
+        if s[end : end + 1] in ("?", "!") and s[end + 1 : end + 2] != "=":
+            end += 1
+        word = s[start:end]
+        if s[end : end + 1] == ":" and s[end + 1 : end + 2] != ":":
+            self.i = end + 1
+            self.toks.append(
+                Tok("label", s[start : end + 1], self.line, start, end + 1, word, spaced)
+            )
+            return
+        p = self.toks[-1] if self.toks else None
+        after_dot = p is not None and p.kind == "op" and p.text in (".", "&.", "::")
+        if word in _KEYWORDS and not after_dot:
+            kind = "kw"
+        elif word[0].isupper():
+            kind = "const"
+        else:
+            kind = "ident"
+        self.i = end
+        self.toks.append(Tok(kind, word, self.line, start, end, word, spaced))
 
     def operator(self, start: int, line: int, spaced: bool) -> None:
         m = _OP.match(self.s, self.i)
