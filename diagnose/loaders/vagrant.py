@@ -463,6 +463,9 @@ class _Lexer:
 class Stmt:
     toks: list[Tok]
     source: str
+    # False when no token is a keyword (`do`, `end`, `if` ...): the walks that look only at
+    # keywords pass it by. True when not known.
+    keywords: bool = True
 
     @property
     def line(self) -> int:
@@ -480,6 +483,7 @@ def _statements(toks: list[Tok], source: str) -> list[Stmt]:
     cur: list[Tok] = []
     depth = 0
     after = 0  # the first token after the run of new lines being read, once looked up
+    keywords = False  # a token of cur is a keyword
     for idx, t in enumerate(toks):
         # Each token's kind and text read once: this loop sees every token of the file.
         kind = t.kind
@@ -493,6 +497,8 @@ def _statements(toks: list[Tok], source: str) -> list[Stmt]:
                 cur.append(t)
                 continue
         elif kind != "nl":
+            if kind == "kw":
+                keywords = True
             cur.append(t)
             continue
         if kind == "nl" and cur:
@@ -505,11 +511,12 @@ def _statements(toks: list[Tok], source: str) -> list[Stmt]:
             if after < len(toks) and toks[after].kind == "op" and toks[after].text in (".", "&."):
                 continue
         if cur:
-            out.append(Stmt(cur, source))
+            out.append(Stmt(cur, source, keywords))
         cur = []
         depth = 0
+        keywords = False
     if cur:
-        out.append(Stmt(cur, source))
+        out.append(Stmt(cur, source, keywords))
     return out
 
 
@@ -640,7 +647,8 @@ class _Reader:
             if not toks:
                 continue
             frame = self.interpret(Stmt(toks, self.source))
-            self.block_events(toks, frame)
+            if st.keywords:  # no block opens or closes without one
+                self.block_events(toks, frame)
         if self.stack:
             top = self.stack[-1]
             raise self.fail(f"block `{_short(top.header, 50)}` is never closed by `end`", top.line)
@@ -705,7 +713,7 @@ class _Reader:
                     v = _literal(t[2:])
                     if not isinstance(v, Unknown):
                         values[t[0].text] = v
-            for i, tok in enumerate(t):
+            for i, tok in enumerate(t if st.keywords else ()):
                 if tok.kind != "kw":
                     continue
                 first = i == 0 or (t[i - 1].kind == "op" and t[i - 1].text in _ASSIGN)
