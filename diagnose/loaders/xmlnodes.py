@@ -108,7 +108,8 @@ def parse_xml(text: str, file: str, *, many: bool = False) -> list[Node]:
         column = parser.CurrentColumnNumber + 1
         if prefix and line == 1:
             column -= len(prefix)
-        node = Node(tag, dict(attrs), line, column)
+        # expat hands each call a dict of its own; children given: no default factory to run
+        node = Node(tag, attrs, line, column, [])
         stack[-1].children.append(node)
         stack.append(node)
 
