@@ -87,7 +87,8 @@ class Places(MutableMapping[str, Location]):
         before = self._entries.get(path)
         if isinstance(before, _Later):
             before = before.before
-        self._entries[path] = _Later(file, where, at, before)
+        # tuple.__new__: the same _Later without a NamedTuple's Python-level constructor
+        self._entries[path] = tuple.__new__(_Later, (file, where, at, before))
 
     def _settled(self, path: str) -> Location | None:
         entry = self._entries.get(path)

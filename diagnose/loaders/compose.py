@@ -323,6 +323,12 @@ class Val(NamedTuple):
     src: Src
 
 
+# Src and Val as tuple.__new__ makes them: a NamedTuple's own constructor is a Python function,
+# and a compose file makes some fifty of each (_src((doc, path)) is Src(doc, path)).
+_src = functools.partial(tuple.__new__, Src)
+_val = functools.partial(tuple.__new__, Val)
+
+
 class _UnknownType:
     """A setting that comes from a file not read (an extends base): unknown."""
 
@@ -519,14 +525,14 @@ class _Loader:
                 raise self.fail(
                     f"unknown top-level key {key!r} (compose allows {', '.join(sorted(TOP_KEYS))}"
                     " and x-*)",
-                    Src(doc, (key,)),
+                    _src((doc, (key,))),
                 )
         listed: Any = data.get("services")
         if listed is None:
             listed = {}
         if not isinstance(listed, dict):
             raise self.fail(
-                f"services must be a mapping, not {_type(listed)}", Src(doc, ("services",))
+                f"services must be a mapping, not {_type(listed)}", _src((doc, ("services",)))
             )
         return _File(doc, {str(k): v for k, v in listed.items()}, ("services",), False, path)
 
@@ -564,7 +570,7 @@ class _Loader:
             if key not in raw:
                 continue
             value = raw[key]
-            at = Src(src.doc, (*src.path, key))
+            at = _src((src.doc, (*src.path, key)))
             mode = "merge"
             if isinstance(value, Tagged):
                 mode = {"reset": "reset", "override": "override"}.get(value.tag, "merge")
@@ -575,7 +581,7 @@ class _Loader:
                 out[key] = (None, "reset")
                 continue
             if key in SCALARS:
-                out[key] = (Val(value, at), mode)
+                out[key] = (_val((value, at)), mode)
             elif key in LISTS:
                 out[key] = (self.listed(key, value, at), mode)
             else:
@@ -585,42 +591,42 @@ class _Loader:
                 if key in out:
                     raise self.fail(
                         "net: is the v1 key; files with services: use network_mode:",
-                        Src(src.doc, (*src.path, key)),
+                        _src((src.doc, (*src.path, key))),
                     )
         return out
 
     def listed(self, key: str, value: Any, at: Src) -> list[Val]:
         if key == "dns" and isinstance(value, (str, int)):
-            return [Val(value, at)]
+            return [_val((value, at))]
         if key == "extra_hosts" and isinstance(value, dict):
             out = []
             for host, address in value.items():
-                where = Src(at.doc, (*at.path, host))
+                where = _src((at.doc, (*at.path, host)))
                 for one in address if isinstance(address, list) else [address]:
                     if one is None or isinstance(one, dict | list):
                         raise self.fail(f"extra_hosts {host} needs an address", where)
-                    out.append(Val(f"{host}={one}", where))
+                    out.append(_val((f"{host}={one}", where)))
             return out
         if not isinstance(value, list):
             raise self.fail(f"{key} must be a list, not {_type(value)}", at)
-        return [Val(item, Src(at.doc, (*at.path, i))) for i, item in enumerate(value)]
+        return [_val((item, _src((at.doc, (*at.path, i))))) for i, item in enumerate(value)]
 
     def networks_of(self, value: Any, at: Src) -> dict[str, Val]:
         if isinstance(value, list):
             out: dict[str, Val] = {}
             for i, item in enumerate(value):
-                name = self.text(Val(item, Src(at.doc, (*at.path, i))), "a network name")
+                name = self.text(_val((item, _src((at.doc, (*at.path, i))))), "a network name")
                 if name is not None:
-                    out[name] = Val(None, Src(at.doc, (*at.path, i)))
+                    out[name] = _val((None, _src((at.doc, (*at.path, i)))))
             return out
         if isinstance(value, dict):
             for name, cfg in value.items():
                 if cfg is not None and not isinstance(cfg, (dict, Tagged)):
                     raise self.fail(
                         f"the settings of network {name} must be a mapping, not {_type(cfg)}",
-                        Src(at.doc, (*at.path, name)),
+                        _src((at.doc, (*at.path, name))),
                     )
-            return {str(k): Val(v, Src(at.doc, (*at.path, k))) for k, v in value.items()}
+            return {str(k): _val((v, _src((at.doc, (*at.path, k))))) for k, v in value.items()}
         raise self.fail(f"networks must be a list or a mapping, not {_type(value)}", at)
 
     def resolve(
@@ -638,10 +644,10 @@ class _Loader:
         if key in stack:
             chain = " -> ".join(s for _, s in (*stack, key))
             raise self.fail(
-                f"extends goes round in a circle: {chain}", via or Src(f.doc, (*f.prefix, name))
+                f"extends goes round in a circle: {chain}", via or _src((f.doc, (*f.prefix, name)))
             )
         raw = f.services[name]
-        src = Src(f.doc, (*f.prefix, name))
+        src = _src((f.doc, (*f.prefix, name)))
         if raw is None or not isinstance(raw, dict):
             raise self.fail(
                 f"service {name} must be a mapping (image:, ports: ...), not {_type(raw)}", src
@@ -650,7 +656,7 @@ class _Loader:
         base: dict[str, Any] | None = None
         if "extends" in raw:
             base = self.extended(
-                name, raw["extends"], f, Src(f.doc, (*src.path, "extends")), (*stack, key)
+                name, raw["extends"], f, _src((f.doc, (*src.path, "extends"))), (*stack, key)
             )
         out = merge(base, own)
         self.resolved[key] = out
@@ -669,12 +675,14 @@ class _Loader:
             if ref is None:
                 raise self.fail("extends needs service:", at)
             if spec.get("file") is not None:
-                file_name = self.text(Val(spec["file"], Src(at.doc, (*at.path, "file"))), "file")
+                file_name = self.text(
+                    _val((spec["file"], _src((at.doc, (*at.path, "file"))))), "file"
+                )
                 if file_name is None:
                     return self.unknown_base(name, "its extends file name has a variable", at)
         else:
             raise self.fail(f"extends must be a service name or a mapping, not {_type(spec)}", at)
-        service = self.text(Val(ref, Src(at.doc, (*at.path, "service"))), "extends service")
+        service = self.text(_val((ref, _src((at.doc, (*at.path, "service"))))), "extends service")
         if service is None:
             return self.unknown_base(name, "the service it extends has a variable", at)
         target = f
@@ -746,7 +754,7 @@ def merge(base: dict[str, Any] | None, own: dict[str, tuple[Any, str]]) -> dict[
                     and isinstance(prev.value, dict)
                     and isinstance(cfg.value, dict)
                 ):
-                    merged[name] = Val({**prev.value, **cfg.value}, cfg.src)
+                    merged[name] = _val(({**prev.value, **cfg.value}, cfg.src))
                 else:
                     merged[name] = cfg
             out[key] = merged
@@ -981,7 +989,7 @@ class _Build:
             return {}
         if not isinstance(nets, dict):
             raise self.ld.fail(
-                f"networks must be a mapping, not {_type(nets)}", Src(self.f.doc, ("networks",))
+                f"networks must be a mapping, not {_type(nets)}", _src((self.f.doc, ("networks",)))
             )
         return {str(k): v for k, v in nets.items()}
 
@@ -992,14 +1000,14 @@ class _Build:
                 "networks no service joins (compose does not create them): " + ", ".join(unused)
             )
         for name in self.used:
-            at = Src(self.f.doc, ("networks", name))
+            at = _src((self.f.doc, ("networks", name)))
             entry: dict[str, Any] = {"name": name}
             cfg = declared.get(name)
             if isinstance(cfg, Tagged):
                 cfg = cfg.value
             if name not in declared:
                 # The implicit default network (an overlay's base file may configure it).
-                where: Src = Src(self.f.doc, ("services",))
+                where: Src = _src((self.f.doc, ("services",)))
                 if name == "default" and not self.lenient:
                     entry.update(driver="bridge", internal=False, external=False)
             else:
@@ -1039,7 +1047,7 @@ class _Build:
         """Fill a network entry from its compose settings; True when its driver is a plugin."""
 
         def val(key: str) -> Val:
-            return Val(cfg[key], Src(at.doc, (*at.path, key)))
+            return _val((cfg[key], _src((at.doc, (*at.path, key)))))
 
         plugin = False
         if cfg.get("driver") is not None:
@@ -1069,19 +1077,21 @@ class _Build:
         if not isinstance(ipam, dict):
             raise self.ld.fail(f"ipam must be a mapping, not {_type(ipam)}", val("ipam").src)
         configs = ipam.get("config")
-        ipam_at = Src(at.doc, (*at.path, "ipam", "config"))
+        ipam_at = _src((at.doc, (*at.path, "ipam", "config")))
         if configs is None:
             return plugin
         if not isinstance(configs, list):
             raise self.ld.fail(f"ipam config must be a list, not {_type(configs)}", ipam_at)
         subnets: list[tuple[int, str, dict[str, Any]]] = []
         for i, one in enumerate(configs):
-            src = Src(at.doc, (*ipam_at.path, i))
+            src = _src((at.doc, (*ipam_at.path, i)))
             if not isinstance(one, dict):
                 raise self.ld.fail(f"an ipam config entry must be a mapping, not {_type(one)}", src)
             if one.get("subnet") is None:
                 continue
-            text = self.ld.text(Val(one["subnet"], Src(at.doc, (*src.path, "subnet"))), "subnet")
+            text = self.ld.text(
+                _val((one["subnet"], _src((at.doc, (*src.path, "subnet"))))), "subnet"
+            )
             if text is not None:
                 subnets.append((i, text, one))
         if not subnets:
@@ -1090,14 +1100,16 @@ class _Build:
         # IPv6 subnet that no rule reads).
         pick = next((s for s in subnets if _is_v4(s[1])), subnets[0])
         i, subnet, one = pick
-        src = Src(at.doc, (*ipam_at.path, i))
+        src = _src((at.doc, (*ipam_at.path, i)))
         entry["subnet"] = subnet
-        entry["_subnet_src"] = Src(at.doc, (*src.path, "subnet"))
+        entry["_subnet_src"] = _src((at.doc, (*src.path, "subnet")))
         if one.get("gateway") is not None:
-            gw = self.ld.text(Val(one["gateway"], Src(at.doc, (*src.path, "gateway"))), "gateway")
+            gw = self.ld.text(
+                _val((one["gateway"], _src((at.doc, (*src.path, "gateway"))))), "gateway"
+            )
             if gw is not None:
                 entry["gateway"] = gw
-                entry["_gateway_src"] = Src(at.doc, (*src.path, "gateway"))
+                entry["_gateway_src"] = _src((at.doc, (*src.path, "gateway")))
         others = [s for _, s, _ in subnets if s != subnet]
         if others:
             self.b.notes.append(
@@ -1110,7 +1122,7 @@ class _Build:
 
     def container(self, name: str, fields: dict[str, Any], declared: dict[str, Any]) -> None:
         ld, b = self.ld, self.b
-        src = Src(self.f.doc, (*self.f.prefix, name))
+        src = _src((self.f.doc, (*self.f.prefix, name)))
         ct: dict[str, Any] = {"name": name}
         i = b.append("docker.containers", ct)
         base = f"docker.containers[{i}]"
@@ -1155,7 +1167,7 @@ class _Build:
                 src = vals[0].src
                 if key in src.path:
                     cut = len(src.path) - src.path[::-1].index(key)
-                    src = Src(src.doc, src.path[:cut])
+                    src = _src((src.doc, src.path[:cut]))
                 ld.place(f"{base}.{key}", src)
 
     def mode(
@@ -1174,7 +1186,7 @@ class _Build:
                     raise ld.fail(
                         f"{what} is not a v1 option (v1 files use net:; add version: and "
                         "services: to use it)",
-                        Src(f.doc, (*f.prefix, name, key)),
+                        _src((f.doc, (*f.prefix, name, key))),
                     )
         val = fields.get("net" if f.v1 else "network_mode")
         stated = fields.get(NETWORKS)
@@ -1206,14 +1218,14 @@ class _Build:
                 raise ld.fail(
                     f"service {name} has both network_mode and networks, which compose refuses "
                     "(they are mutually exclusive)",
-                    Src(first.src.doc, first.src.path[:-1]),
+                    _src((first.src.doc, first.src.path[:-1])),
                 )
             return
         if not nets and name in self.fragments:
             return  # the file it overrides says which networks
         if not nets:
             # https://docs.docker.com/compose/how-tos/networking/: no networks -> default
-            nets = {"default": Val(None, Src(f.doc, (*f.prefix, name)))}
+            nets = {"default": _val((None, _src((f.doc, (*f.prefix, name)))))}
         alias = self.alias_of(fields)
         attachments = []
         for j, (net, cfg) in enumerate(nets.items()):
@@ -1226,7 +1238,7 @@ class _Build:
             if "ipv4_address" in att:
                 ld.place(
                     f"{base}.networks[{j}].ipv4_address",
-                    Src(cfg.src.doc, (*cfg.src.path, "ipv4_address")),
+                    _src((cfg.src.doc, (*cfg.src.path, "ipv4_address"))),
                 )
         ct["networks"] = attachments
 
@@ -1267,17 +1279,17 @@ class _Build:
         if isinstance(value, dict):
             at = cfg.src
             if value.get("ipv4_address") is not None:
-                src = Src(at.doc, (*at.path, "ipv4_address"))
-                ip = ld.text(Val(value["ipv4_address"], src), "ipv4_address")
+                src = _src((at.doc, (*at.path, "ipv4_address")))
+                ip = ld.text(_val((value["ipv4_address"], src)), "ipv4_address")
                 if ip is not None:
                     att["ipv4_address"] = ip
             names = value.get("aliases")
             if names is not None:
-                src = Src(at.doc, (*at.path, "aliases"))
+                src = _src((at.doc, (*at.path, "aliases")))
                 if not isinstance(names, list):
                     raise ld.fail(f"aliases must be a list, not {_type(names)}", src)
                 for k, one in enumerate(names):
-                    text = ld.text(Val(one, Src(at.doc, (*src.path, k))), "alias")
+                    text = ld.text(_val((one, _src((at.doc, (*src.path, k))))), "alias")
                     if text is not None and text not in aliases:
                         aliases.append(text)
         if alias and alias not in aliases:
@@ -1320,7 +1332,7 @@ class _Build:
                 try:
                     value: Any = {
                         k: v
-                        for k, v in ld.deep(Val(item, val.src)).items()
+                        for k, v in ld.deep(_val((item, val.src))).items()
                         if not str(k).startswith("x-")
                     }
                 except _Unresolved as exc:
@@ -1333,7 +1345,7 @@ class _Build:
                     protocol=value.get("protocol", "tcp"),
                 )
             elif isinstance(item, str):
-                text = ld.text(Val(item, val.src), "port")
+                text = ld.text(_val((item, val.src)), "port")
                 if text is None:
                     continue
                 value = key = text
