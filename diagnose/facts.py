@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from diagnose.model import Container, Docker, Setup, Symptom, parse_forward
-from diagnose.ports import Mapping, address_scope, parse_listen, parse_port_range
+from diagnose.ports import address_scope, parse_listen, parse_port_range, port_pairs
 from diagnose.yamltext import parse
 
 Fact = dict[str, Any]
@@ -697,11 +697,9 @@ class _Builder:
         expanded = 0
         for j, pub in enumerate(ct.ports or []):
             self.src = f"{base}.ports[{j}]" if base else None
-            host = parse_port_range(pub.published, "port") if pub.published else None
-            target_range = parse_port_range(pub.target, "port")
-            mapping = Mapping(pub.host_ip, host, target_range, pub.protocol)
+            host = _port_span(pub.published) if pub.published else None
             spec = pub.text or _publish_text(pub.host_ip, pub.published, pub.target, pub.protocol)
-            pairs = mapping.pairs()
+            pairs = port_pairs(host, _port_span(pub.target))
             if expanded + len(pairs) > MAX_EXPANDED_PORTS:
                 # Too many to give each its own fact: keep the first ones and every port a
                 # symptom dials, and say so (a rule reports the range as partly checked).
@@ -1016,6 +1014,14 @@ def _ips_overlap(a: str | None, b: str | None) -> bool:
     if address_scope(a) == "any" or address_scope(b) == "any":
         return ipaddress.ip_address(a).version == ipaddress.ip_address(b).version
     return a == b
+
+
+def _port_span(text: str) -> tuple[int, int]:
+    """A published or target port of the Setup as (first, last): validated, so `80` or
+    `8000-8010` exactly. Read with int(): parse_port_range's cache seldom holds the many host
+    ports of a batch."""
+    first, _, last = text.partition("-")
+    return int(first), int(last or first)
 
 
 def _publish_text(host_ip: str | None, published: str | None, target: str, proto: str) -> str:

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     Strict,
     field_validator,
     model_validator,
@@ -499,9 +500,9 @@ class Publish(Model):
     protocol: Annotated[Proto, BeforeValidator(_lower)] = "tcp"
     text: str | None = Field(None, description="the original -p text", exclude=True)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _from_text(cls, data: Any) -> Any:
+    def _from_text(cls, data: Any, handler: ModelWrapValidatorHandler[Publish]) -> Publish:
         if isinstance(data, bool):
             raise ValueError("a port must be text such as '8080:80', not a boolean")
         if isinstance(data, int):
@@ -511,13 +512,26 @@ class Publish(Model):
                 mapping = parse_publish(data)
             except PortSyntaxError as exc:
                 raise ValueError(str(exc)) from None
-            return {
-                "host_ip": mapping.host_ip,
-                "published": str(mapping.host) if mapping.host else None,
-                "target": str(mapping.container),
-                "protocol": mapping.proto,
-                "text": data,
-            }
+            # Built without validating again: parse_publish checked all that the fields'
+            # validators and _ranges_match would (the host IP's normal form is taken here), and
+            # validating again costs more than the parse. This is model_construct's own way of
+            # building, without its per-field search of aliases and defaults: every field is given.
+            publish = cls.__new__(cls)
+            object.__setattr__(
+                publish,
+                "__dict__",
+                {
+                    "host_ip": _address(mapping.host_ip) if mapping.host_ip else None,
+                    "published": str(mapping.host) if mapping.host else None,
+                    "target": str(mapping.container),
+                    "protocol": mapping.proto,
+                    "text": data,
+                },
+            )
+            object.__setattr__(publish, "__pydantic_fields_set__", set(_TEXT_FIELDS))
+            object.__setattr__(publish, "__pydantic_extra__", None)
+            object.__setattr__(publish, "__pydantic_private__", None)
+            return publish
         if isinstance(data, dict):
             data = dict(data)
             for key in ("published", "target"):
@@ -526,19 +540,22 @@ class Publish(Model):
             data.pop("mode", None)  # swarm ingress vs host: same reachability for one host
             data.pop("name", None)
             data.pop("app_protocol", None)
-        return data
+        return cls._ranges_match(handler(data))
 
-    @model_validator(mode="after")
-    def _ranges_match(self) -> Publish:
+    @staticmethod
+    def _ranges_match(publish: Publish) -> Publish:
         # The long syntax must obey the rule Docker applies to `-p`.
-        if self.published and "-" in self.target:
-            host = parse_port_range(self.published, "port")
-            target = parse_port_range(self.target, "port")
+        if publish.published and "-" in publish.target:
+            host = parse_port_range(publish.published, "port")
+            target = parse_port_range(publish.target, "port")
             if host.size != target.size:
                 raise ValueError(
                     f"published range {host} and target range {target} differ in length"
                 )
-        return self
+        return publish
+
+
+_TEXT_FIELDS = frozenset(("host_ip", "published", "target", "protocol", "text"))
 
 
 class Attachment(Model):

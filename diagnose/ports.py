@@ -127,12 +127,21 @@ class Mapping:
 
     def pairs(self) -> list[tuple[int | None, int]]:
         """Each (host port, container port) this mapping publishes, ranges expanded."""
-        if self.host is None:
-            return [(None, p) for p in range(self.container.start, self.container.end + 1)]
-        if self.container.size == 1 and self.host.size > 1:
-            # Docker picks one free host port of the range for the single container port.
-            return [(None, self.container.start)]
-        return [(self.host.start + i, self.container.start + i) for i in range(self.container.size)]
+        host = (self.host.start, self.host.end) if self.host is not None else None
+        return port_pairs(host, (self.container.start, self.container.end))
+
+
+def port_pairs(
+    host: tuple[int, int] | None, container: tuple[int, int]
+) -> list[tuple[int | None, int]]:
+    """Each (host port, container port) a mapping of these (first, last) ranges publishes."""
+    first, last = container
+    if host is None:
+        return [(None, p) for p in range(first, last + 1)]
+    if first == last and host[0] != host[1]:
+        # Docker picks one free host port of the range for the single container port.
+        return [(None, first)]
+    return [(host[0] + i, first + i) for i in range(last - first + 1)]
 
 
 @lru_cache(maxsize=4096)  # setups repeat the same few texts; results are frozen
