@@ -509,7 +509,7 @@ class Publish(Model):
             data = str(data)
         if isinstance(data, str):
             try:
-                mapping = parse_publish(data)
+                host_ip, published, target, proto = _publish_fields(data)
             except PortSyntaxError as exc:
                 raise ValueError(str(exc)) from None
             # Built without validating again: parse_publish checked all that the fields'
@@ -521,10 +521,10 @@ class Publish(Model):
                 publish,
                 "__dict__",
                 {
-                    "host_ip": _address(mapping.host_ip) if mapping.host_ip else None,
-                    "published": str(mapping.host) if mapping.host else None,
-                    "target": str(mapping.container),
-                    "protocol": mapping.proto,
+                    "host_ip": host_ip,
+                    "published": published,
+                    "target": target,
+                    "protocol": proto,
                     "text": data,
                 },
             )
@@ -556,6 +556,24 @@ class Publish(Model):
 
 
 _TEXT_FIELDS = frozenset(("host_ip", "published", "target", "protocol", "text"))
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# The commonest -p texts, `8080:80` and `80` (ports 1 to 65535 without a leading zero, as
+# parse_publish writes them back): their fields are their own parts, read in one match.
+_PLAIN_PUBLISH = re.compile(rf"(?:({_PORT}):)?({_PORT})")
+
+
+def _publish_fields(text: str) -> tuple[str | None, str | None, str, Proto]:
+    """A -p text's (host_ip, published, target, protocol), as validating them would leave them."""
+    plain = _PLAIN_PUBLISH.fullmatch(text)
+    if plain:
+        return None, plain[1], plain[2], "tcp"
+    mapping = parse_publish(text)
+    return (
+        _address(mapping.host_ip) if mapping.host_ip else None,
+        str(mapping.host) if mapping.host else None,
+        str(mapping.container),
+        mapping.proto,
+    )
 
 
 class Attachment(Model):
