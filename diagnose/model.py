@@ -44,7 +44,7 @@ def _unknown_to_none(value: Any) -> Any:
 
 
 def _lower(value: Any) -> Any:
-    value = _unknown_to_none(value)
+    # A field's validator: Model._unknown_words has already made every unknown word None.
     return value.strip().lower() if isinstance(value, str) else value
 
 
@@ -222,12 +222,16 @@ class Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _unknown_words(cls, data: Any) -> Any:
-        # Copied only when there is something to replace: most mappings have nothing.
-        if isinstance(data, dict):
-            for value in data.values():
-                if _is_unknown_word(value):
-                    return {k: _unknown_to_none(v) for k, v in data.items()}
-        return data
+        return _replace_unknown_words(data)
+
+
+def _replace_unknown_words(data: Any) -> Any:
+    # Copied only when there is something to replace: most mappings have nothing.
+    if isinstance(data, dict):
+        for value in data.values():
+            if isinstance(value, str) and value.strip().lower() in UNKNOWN_WORDS:  # inlined
+                return {k: _unknown_to_none(v) for k, v in data.items()}
+    return data
 
 
 # ---------------------------------------------------------------------------------------- host
@@ -589,12 +593,12 @@ class Container(Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _mode_unknown(cls, data: Any) -> Any:
+    def _unknown_words(cls, data: Any) -> Any:  # Model's, in one call out of pydantic-core
         # `network_mode: unknown` is not the same as leaving it out (which means the default
         # bridge): keep the difference before unknown words become None.
         if isinstance(data, dict) and _unknown_to_none(data.get("network_mode", "")) is None:
             data = {**data, "network_mode": None, "network_mode_unknown": True}
-        return data
+        return _replace_unknown_words(data)
 
     name: Name
     image: Text | None = None
