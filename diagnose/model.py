@@ -561,16 +561,18 @@ class Publish(Model):
 
 _TEXT_FIELDS = frozenset(("host_ip", "published", "target", "protocol", "text"))
 _PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-# The commonest -p texts, `8080:80` and `80` (ports 1 to 65535 without a leading zero, as
-# parse_publish writes them back): their fields are their own parts, read in one match.
-_PLAIN_PUBLISH = re.compile(rf"(?:({_PORT}):)?({_PORT})")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# The commonest -p texts, `80`, `8080:80`, `127.0.0.1:8080:80`, in the form parse_publish and
+# _address write back (ports 1 to 65535 and octets without leading zeros): their fields are
+# their own parts, read in one match.
+_PLAIN_PUBLISH = re.compile(rf"(?:(?:({_OCTET}(?:\.{_OCTET}){{3}}):)?({_PORT}):)?({_PORT})")
 
 
 def _publish_fields(text: str) -> tuple[str | None, str | None, str, Proto]:
     """A -p text's (host_ip, published, target, protocol), as validating them would leave them."""
     plain = _PLAIN_PUBLISH.fullmatch(text)
     if plain:
-        return None, plain[1], plain[2], "tcp"
+        return plain[1], plain[2], plain[3], "tcp"
     mapping = parse_publish(text)
     return (
         _address(mapping.host_ip) if mapping.host_ip else None,
