@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -556,18 +556,26 @@ class _Builder:
         """Mark containers that share none of their networks with another container (computed
         here: comparing every pair of a network's members in the engine would be quadratic)."""
         members: dict[str, set[str]] = {}
-        containers = [f for f in self.facts if f["kind"] == "container"]
+        containers = []
         for fact in self.facts:
             if fact["kind"] == "attach":
                 members.setdefault(fact["network"], set()).add(fact["container"])
+            elif fact["kind"] == "container":
+                containers.append(fact)
         for fact in containers:  # no mode given: the default bridge (DM001 derives it)
             if "mode" not in fact and not fact.get("mode_unknown"):
                 members.setdefault("bridge", set()).add(fact["name"])
+        # Alone: on some network, and on none with another member.
+        joined = set().union(*members.values())
+        shared = set().union(*(who for who in members.values() if len(who) > 1))
         for fact in containers:
-            if fact.get("mode") in ("bridge", "network", None) and not fact.get("mode_unknown"):
-                nets = [n for n, who in members.items() if fact["name"] in who]
-                if nets and all(len(members[n]) == 1 for n in nets):
-                    fact["alone"] = True
+            if (
+                fact.get("mode") in ("bridge", "network", None)
+                and not fact.get("mode_unknown")
+                and fact["name"] in joined
+                and fact["name"] not in shared
+            ):
+                fact["alone"] = True
 
     def _ips_outside_subnets(self) -> None:
         """A container address (ip, ipv4_address) outside its network's known subnet."""
@@ -634,19 +642,29 @@ class _Builder:
             joined.append("bridge")
         elif mode == "network" and target:
             joined.append(target)
-        for att in ct.networks or []:
-            if att.name not in joined:
-                joined.append(att.name)
+        # Per network: where it is first attached, the first address given on it, its aliases.
+        where: dict[str, int] = {}
+        att_ips: dict[str, str] = {}
+        aliases: dict[str, list[str]] = {}
+        for j, att in enumerate(ct.networks or []):
+            if att.name not in where:
+                where[att.name] = j
+                if att.name not in joined:
+                    joined.append(att.name)
+            if att.ip and att.name not in att_ips:
+                att_ips[att.name] = att.ip
+            if att.aliases:
+                aliases.setdefault(att.name, []).extend(att.aliases)
         base = self.src
+        only_ip = ct.ip if len(joined) == 1 else None
         for name in joined:
-            att_ip = next((a.ip for a in ct.networks or [] if a.name == name and a.ip), None)
-            ip = att_ip or (ct.ip if len(joined) == 1 else None)
-            where = next((j for j, a in enumerate(ct.networks or []) if a.name == name), None)
-            self.src = f"{base}.networks[{where}]" if base and where is not None else base
+            ip = att_ips.get(name) or only_ip
+            at = where.get(name)
+            self.src = f"{base}.networks[{at}]" if base and at is not None else base
             self.add("attach", container=ct.name, network=name, ip=ip)
             if ip:
                 ips.append(ip)
-            self._dns_names(ct, name)
+            self._dns_names(ct.name, name, aliases.get(name, ()))
         if mode is None and ct.ip:
             ips.append(ct.ip)
         for ip in ips:
@@ -676,7 +694,7 @@ class _Builder:
             ),
         )
         if mode is None:
-            self._dns_names(ct, "bridge")  # the implicit default bridge (DM001)
+            self._dns_names(ct.name, "bridge", aliases.get("bridge", ()))  # implicit (DM001)
         for text in ct.links or []:
             target_name, _, alias = text.partition(":")
             self.add(
@@ -697,8 +715,10 @@ class _Builder:
         expanded = 0
         for j, pub in enumerate(ct.ports or []):
             self.src = f"{base}.ports[{j}]" if base else None
-            host = _port_span(pub.published) if pub.published else None
-            spec = pub.text or _publish_text(pub.host_ip, pub.published, pub.target, pub.protocol)
+            host_ip, published, protocol = pub.host_ip, pub.published, pub.protocol
+            host_ip_scope = address_scope(host_ip) if host_ip else "any"
+            host = _port_span(published) if published else None
+            spec = pub.text or _publish_text(host_ip, published, pub.target, protocol)
             pairs = port_pairs(host, _port_span(pub.target))
             if expanded + len(pairs) > MAX_EXPANDED_PORTS:
                 # Too many to give each its own fact: keep the first ones and every port a
@@ -713,15 +733,15 @@ class _Builder:
                 self.add(
                     "publish",
                     container=ct.name,
-                    host_ip=pub.host_ip,
-                    host_ip_scope=address_scope(pub.host_ip) if pub.host_ip else "any",
+                    host_ip=host_ip,
+                    host_ip_scope=host_ip_scope,
                     host_port=host_port,
                     ephemeral=True if host_port is None else None,
                     # the host port differs from the container port (rules cannot compare
                     # two fields of one fact)
                     remapped=(host_port != container_port) if host_port is not None else None,
                     container_port=container_port,
-                    proto=pub.protocol,
+                    proto=protocol,
                     spec=spec,
                 )
         for j, text in enumerate(ct.expose or []):
@@ -744,21 +764,18 @@ class _Builder:
         self.src = base
         return joined
 
-    def _dns_names(self, ct: Container, network: str) -> None:
-        """The names other containers may look up for `ct` on `network`: its name, its aliases.
+    def _dns_names(self, container: str, network: str, aliases: Iterable[str]) -> None:
+        """The names other containers may look up for a container on `network`: its name, the
+        aliases its attachments to `network` give.
 
         Whether a lookup works (embedded DNS on user-defined networks, none on the default
         bridge) is for the rules to say.
         """
-        self.add("dns_name", container=ct.name, network=network, name=ct.name, source="name")
-        self.names.setdefault(ct.name, set()).add(ct.name)
-        for att in ct.networks or []:
-            if att.name == network:
-                for alias in att.aliases or []:
-                    self.add(
-                        "dns_name", container=ct.name, network=network, name=alias, source="alias"
-                    )
-                    self.names.setdefault(alias, set()).add(ct.name)
+        self.add("dns_name", container=container, network=network, name=container, source="name")
+        self.names.setdefault(container, set()).add(container)
+        for alias in aliases:
+            self.add("dns_name", container=container, network=network, name=alias, source="alias")
+            self.names.setdefault(alias, set()).add(container)
 
     def _pools(self, docker: Any) -> None:
         daemon = docker.daemon
