@@ -685,7 +685,9 @@ class _Builder:
             dns_known=ct.dns is not None,
             has_own_dns=True if ct.dns else None,
             hostname=ct.hostname,
-            host_gateway=any("host-gateway" in h for h in extra_hosts) or None,
+            host_gateway=(any("host-gateway" in h for h in extra_hosts) or None)
+            if extra_hosts
+            else None,
             networks_count=len(joined),
             running=ct.running,
             profiles=",".join(sorted(ct.profiles)) if ct.profiles else None,
@@ -801,8 +803,12 @@ class _Builder:
         for fact in self.facts:
             if fact["kind"] == "publish" and "host_port" in fact:
                 by_port.setdefault((fact["host_port"], fact["proto"]), []).append(fact)
+        # A port with one publisher clashes with nobody: only the others are sorted and compared.
+        shared = sorted(item for item in by_port.items() if len(item[1]) > 1)
+        if not shared:
+            return
         profiles = {c.name: set(c.profiles or []) for c in containers}
-        for (port, proto), pubs in sorted(by_port.items()):
+        for (port, proto), pubs in shared:
             # Each publisher clashes with the first earlier one it overlaps: n publishers of
             # one port make at most n - 1 facts, not n * (n - 1) / 2.
             holders: list[Fact] = []
