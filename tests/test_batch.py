@@ -994,6 +994,7 @@ def test_pre_commit_hook_runs_check_on_the_files_it_matches() -> None:
     for name in (
         "compose.yaml",
         "deploy/docker-compose.prod.yml",
+        "deploy/traefik-docker-compose.yml",
         "vm/ubuntu.vmx",
         "Vagrantfile",
         "vm/dev.Vagrantfile",
@@ -1002,7 +1003,7 @@ def test_pre_commit_hook_runs_check_on_the_files_it_matches() -> None:
     ):
         assert files.search(name), name
         assert detect(name, "") != "setup", name  # netwhy knows it by its name too
-    for name in ("src/app.py", "vm/myVagrantfile", "docs/Vagrantfile.md"):
+    for name in ("src/app.py", "vm/myVagrantfile", "docs/Vagrantfile.md", "mydocker-compose.yml"):
         assert not files.search(name), name
 
 

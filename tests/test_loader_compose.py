@@ -598,6 +598,9 @@ def test_what_docker_calls_the_services_and_networks() -> None:
         "docker-compose.override.yml",
         "compose.prod.yaml",
         "app.compose.yaml",
+        "traefik-docker-compose.yml",
+        "owner__repo__docker-compose.yaml",
+        "app.docker-compose.prod.yml",
     ],
 )
 def test_detected_by_name(name: str) -> None:

@@ -34,7 +34,12 @@ FORMATS: tuple[Format, ...] = (
     Format(
         "compose",
         "compose",
-        (r"(docker-)?compose([.-][\w.-]+)?\.ya?ml", r"[\w.-]*\.compose\.ya?ml"),
+        (
+            r"(docker-)?compose([.-][\w.-]+)?\.ya?ml",
+            r"[\w.-]*\.compose\.ya?ml",
+            # traefik-docker-compose.yml, app_docker-compose.prod.yaml
+            r"[\w.-]*[._-]docker-compose([.-][\w.-]+)?\.ya?ml",
+        ),
         "Docker Compose files of every version",
     ),
     Format("docker-inspect", "docker_inspect", (), "`docker inspect` / `docker ps` JSON"),
