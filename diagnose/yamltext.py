@@ -235,11 +235,12 @@ def decode(raw: bytes, name: str) -> str:
     """Decode bytes as UTF-8 text, refusing binary data."""
     if b"\x00" in raw[:8192]:
         raise InputError("binary file (contains NUL bytes), not YAML or JSON", file=name)
+    # As the utf-8-sig codec reads (one BOM dropped), without its Python-level decode.
+    body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
     try:
-        # As the utf-8-sig codec reads (one BOM dropped), without its Python-level decode.
-        text = (raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw).decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = body[: exc.start].count(b"\n") + 1  # where the error is counts in what was read
         raise InputError("not UTF-8 text", file=name, line=line) from None
     return text
 

@@ -258,3 +258,11 @@ def test_remembered_tags_are_short_texts_and_keep_coming(monkeypatch: pytest.Mon
     monkeypatch.setattr(yamltext, "_PLAIN_TAGS_AT_MOST", 3)
     assert parse("p: 1\nq: 2\nr: 3\ns: 4\n", "t.yaml").data == {"p": 1, "q": 2, "r": 3, "s": 4}
     assert "4" in yamltext._PLAIN_TAGS and len(yamltext._PLAIN_TAGS) <= 3
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_byte_that_is_not_utf8_is_reported_on_its_line(bom: bytes) -> None:
+    # The line counts in the text after the BOM, which is what was decoded.
+    with pytest.raises(InputError) as caught:
+        yamltext.decode(bom + b"a: 1\nb: 2\n\xe9: 3\n", "x.yaml")
+    assert (caught.value.message, caught.value.line) == ("not UTF-8 text", 3)
