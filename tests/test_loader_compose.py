@@ -658,6 +658,12 @@ def test_not_detected(text: str) -> None:
             "services.web.ports[0].bogus",
             "unknown field",
         ),
+        (  # netwhy keeps a -p text beside its fields; an input cannot give one
+            "services:\n  web:\n    ports:\n      - {target: 80, published: 8080, text: '9:1'}\n",
+            4,
+            "services.web.ports[0].text",
+            "unknown field",
+        ),
         ("services:\n  web:\n    dns: [dns.google]\n", 3, "services.web.dns[0]", "IP address"),
         (
             "services:\n  web:\n    image: x\n    networks: [nope]\n",
