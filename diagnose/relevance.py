@@ -151,7 +151,12 @@ class Relevance:
         self._remember = remember
         self._lock = threading.Lock()
         self._known: OrderedDict[Known, frozenset[str]] = OrderedDict()
-        self._matches: dict[Shape, tuple[tuple[str, int], ...]] = {}
+        # The same, per set of patterns the facts match: setups of different shapes often
+        # match the same patterns, and so have the same live rules.
+        self._reached: OrderedDict[tuple[int, frozenset[str] | None], frozenset[str]] = (
+            OrderedDict()
+        )
+        self._matches: dict[Shape, tuple[int, tuple[str, ...]]] = {}
         # Per kind, the fields some pattern tests with a constant: a fact's shape keeps those.
         tested: dict[str, set[str]] = {}
         patterns: list[tuple[str, str, list[tuple[str, str, Any]]]] = []
@@ -191,10 +196,16 @@ class Relevance:
             position[rule_id] = n + 1
             compiled = [(index[name], op, arg) for name, op, arg in tests]
             self._patterns.setdefault(kind, []).append((rule_id, n, compiled))
+        # Each pattern is a bit (sets of them are ints); a rule is live once all of its are set.
+        self._bit: dict[tuple[str, int], int] = {}
+        self._need = dict.fromkeys(catalogue.rules, 0)
+        for kind_patterns in self._patterns.values():
+            for rule_id, n, _ in kind_patterns:
+                bit = self._bit[(rule_id, n)] = 1 << len(self._bit)
+                self._need[rule_id] |= bit
         self._derived = {
             rid: [self.shape(f) for f in derived_facts(r)] for rid, r in catalogue.rules.items()
         }
-        self._needs = {rid: len(r.when) for rid, r in catalogue.rules.items()}
         self._makes = {
             rid: frozenset(shape[0] for shape in derived) for rid, derived in self._derived.items()
         }
@@ -229,31 +240,47 @@ class Relevance:
     ) -> frozenset[str]:
         """The rules that can fire, given these facts and everything the rules derive; with
         `goals`, only those whose products lead to a fact of one of those kinds."""
-        key = (frozenset(self.shape(f) for f in facts), goals)
+        shapes = frozenset(map(self.shape, facts))
+        key = (shapes, goals)
         with self._lock:
             found = self._known.get(key)
             if found is not None:
                 self._known.move_to_end(key)
                 return found
-        found = self._closure(key[0])
-        if goals is not None:
-            found = self._leading_to(found, goals)
+        # The live rules depend only on the patterns the facts match.
+        reached = 0
+        for shape in shapes:
+            reached |= self._matching(shape)[0]
+        by_patterns = (reached, goals)
         with self._lock:
-            self._known[key] = found
-            if len(self._known) > self._remember:
-                self._known.popitem(last=False)
+            found = self._reached.get(by_patterns)
+            if found is not None:
+                self._reached.move_to_end(by_patterns)
+        if found is None:
+            found = self._closure(shapes)
+            if goals is not None:
+                found = self._leading_to(found, goals)
+        with self._lock:
+            for cache, k in ((self._known, key), (self._reached, by_patterns)):
+                cache[k] = found  # type: ignore[index]
+                if len(cache) > self._remember:
+                    cache.popitem(last=False)
         return found
 
-    def _matching(self, shape: Shape) -> tuple[tuple[str, int], ...]:
-        """The patterns (rule, position) a fact of this shape may match; remembered."""
+    def _matching(self, shape: Shape) -> tuple[int, tuple[str, ...]]:
+        """The patterns a fact of this shape may match (as bits) and their rules; remembered."""
         found = self._matches.get(shape)
         if found is None:
             kind, values = shape
-            found = tuple(
+            keys = [
                 (rule_id, n)
                 for rule_id, n, tests in self._patterns.get(kind, ())
                 if all(_may_pass(values[i], op, arg) for i, op, arg in tests)
-            )
+            ]
+            bits = 0
+            for k in keys:
+                bits |= self._bit[k]
+            found = (bits, tuple(dict.fromkeys(rule_id for rule_id, _ in keys)))
             if len(self._matches) >= 50 * self._remember:
                 self._matches.clear()
             self._matches[shape] = found
@@ -274,23 +301,22 @@ class Relevance:
         return frozenset(kept)
 
     def _closure(self, shapes: Iterable[Shape]) -> frozenset[str]:
-        satisfied: set[tuple[str, int]] = set()
-        count: dict[str, int] = {}
+        satisfied = 0  # the patterns some fact (given or derived) may match, as bits
         live: set[str] = set()
         seen: set[Shape] = set()
         todo = [*shapes, *self._always]
+        need = self._need
         while todo:
             shape = todo.pop()
             if shape in seen:
                 continue
             seen.add(shape)
-            for key in self._matching(shape):
-                if key in satisfied:
-                    continue
-                satisfied.add(key)
-                rule_id = key[0]
-                count[rule_id] = count.get(rule_id, 0) + 1
-                if count[rule_id] == self._needs[rule_id]:
+            bits, rules = self._matching(shape)
+            if not bits & ~satisfied:
+                continue
+            satisfied |= bits
+            for rule_id in rules:
+                if rule_id not in live and not need[rule_id] & ~satisfied:
                     live.add(rule_id)
                     todo.extend(self._derived[rule_id])
         return frozenset(live)
