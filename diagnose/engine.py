@@ -73,10 +73,6 @@ Fact = dict[str, Any]
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
-def _first(pair: tuple[str, Fact]) -> str:
-    return pair[0]
-
-
 def canonical(fact: Fact) -> str:
     """Stable text of a fact, the key for de-duplication and ordering."""
     try:
@@ -114,6 +110,7 @@ class Run:
     # The stored facts in the order they reached the run: the C engine knows each by its
     # number here (ids are content hashes, computed only for the facts a report cites).
     stored: list[Fact] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # the text each stored fact was sent as
     ids: dict[int, str] = field(default_factory=dict)  # id(stored fact) -> fact id, once asked
     # The rules whose firings count (None: all the ruleset's). A run may borrow a ruleset
     # holding more rules than it needs; those can fire too, if their products lead nowhere.
@@ -160,6 +157,35 @@ class Run:
         return found
 
 
+def _matched(run: Run, pieces: list[str], alias: str) -> dict[str, Fact] | None:
+    """The facts of a firing by alias, read from durable's message without parsing it.
+
+    The message is '{"<rule>":{"<alias>":<text>,"<alias>":<text>}}', each text exactly as
+    this run sent it, its number first; `pieces` is the message split before each number,
+    `alias` the first alias. The facts of "phase" aliases (negation guards) are left out.
+    None if the message is not so (it is then parsed whole): every text is compared in full.
+    """
+    matched: dict[str, Fact] = {}
+    texts = run.texts
+    last = len(pieces) - 1
+    following = ""
+    for i in range(1, last + 1):
+        digits, _, rest = pieces[i].partition(",")
+        if i < last:
+            body, _, following = rest.rpartition(',"')
+        else:
+            body, following = rest[:-2], rest[-2:]
+        number = int(digits) if digits.isdecimal() else len(texts)
+        if number >= len(texts) or texts[number] != f'{{"_n":{digits},{body}':
+            return None
+        if not alias.isidentifier():
+            return None
+        if alias != "phase":
+            matched[alias] = run.stored[number]
+        alias = following
+    return matched if following == "}}" else None
+
+
 # What a firing adds: (rule, the facts its patterns matched, the id of a matched fact).
 Effect = Callable[[Rule, dict[str, Fact], Callable[[Fact], str]], list[Fact]]
 
@@ -170,6 +196,10 @@ _SIDS = itertools.count(1)
 
 def _new_sid() -> str:
     return f"s{next(_SIDS)}"
+
+
+def _tail(sid: str) -> str:
+    return f',"sid":"{sid}"}}'
 
 
 def _unused(c: Any) -> None:
@@ -225,15 +255,18 @@ class _Compiled:
     sid: str = field(default_factory=_new_sid)
     used: int = 0  # the engine's clock when it last served a run
     handle: int = field(init=False)  # durable's number for the ruleset (read per fact)
+    tail: str = field(init=False)  # what ends each fact's text in this session: its sid
 
     def __post_init__(self) -> None:
         self.handle = self.ruleset._handle
+        self.tail = _tail(self.sid)
 
     def renew(self) -> None:
         """Delete the session (with every fact in it); the next run opens a new one."""
         with contextlib.suppress(Exception):  # a session that never got a fact has no state
             native.delete_state(self.handle, self.sid)
         self.sid = _new_sid()
+        self.tail = _tail(self.sid)
 
     def delete(self) -> None:
         """Free the ruleset (after this, the handle is invalid; its run deleted the session)."""
@@ -360,17 +393,11 @@ class Engine:
         levels = sorted({cat.levels[r.id] for r in rules if r.unless})
         return _Compiled(ruleset, frozenset(kinds), tuple(levels))
 
-    def _action(self, rule: Rule) -> Callable[[Run, dict[str, Any]], None]:
+    def _action(self, rule: Rule) -> Callable[[Run, dict[str, Fact]], None]:
         effect = self._effect
 
-        def act(run: Run, message: dict[str, Any]) -> None:
+        def act(run: Run, matched: dict[str, Fact]) -> None:
             try:
-                # Each fact reaches the engine with its number; hand the rule the original.
-                matched = {
-                    alias: run.original(fact)
-                    for alias, fact in message.items()
-                    if alias != "phase" and type(fact) is dict
-                }
                 produced = effect(rule, matched, run.fact_id)
                 run.firings.append(Firing(rule.id, matched, produced))
                 run.pending.extend(produced)
@@ -386,18 +413,47 @@ class Engine:
         session state after each action; ours never changes it, so only the actions run.
         """
         handle = c.handle
+        acts = self._acts
         try:
             ready = native.start_action_for_state(handle, state)
             message = ready[1] if ready else None
             wanted = run.rules
             while message:
-                for name, matched in orjson.loads(message).items():
-                    act = self._acts.get(name)
-                    if act is not None and (wanted is None or name in wanted):
+                # Split before each fact's number; the first piece is '{"<rule>":{"<alias>'.
+                pieces = message.split('":{"_n":')
+                head, _, alias = pieces[0].partition('":{"')
+                name = head[2:] if head.startswith('{"') else ""
+                act = acts.get(name)
+                if act is None and name != _OPEN:
+                    self._act_parsed(run, message)  # not as expected: parsed whole
+                elif act is not None and (wanted is None or name in wanted):
+                    matched = _matched(run, pieces, alias)
+                    if matched is not None:
                         act(run, matched)
+                    else:
+                        self._act_parsed(run, message)
                 message = native.complete_and_start_action(handle, state)
         except Exception as exc:  # durable reports a bare error code
             raise EngineError(f"the rule engine failed while running actions: {exc}") from exc
+
+    def _act_parsed(self, run: Run, message: str) -> None:
+        """Run the actions of a message that _matched could not read, parsing it whole."""
+        wanted = run.rules
+        for name, seen in orjson.loads(message).items():
+            act = self._acts.get(name)
+            if act is None or (wanted is not None and name not in wanted):
+                continue
+            try:
+                # Each fact reaches the engine with its number; hand the rule the original.
+                matched = {
+                    alias: run.original(fact)
+                    for alias, fact in seen.items()
+                    if alias != "phase" and type(fact) is dict
+                }
+            except Exception as exc:  # recorded, and raised once the run ends
+                run.errors.append(f"rule {name}: {type(exc).__name__}: {exc}")
+                continue
+            act(run, matched)
 
     def _assert(self, run: Run, c: _Compiled, facts: Iterable[Fact]) -> None:
         known, keys = run.facts, run.keys
@@ -411,12 +467,13 @@ class Engine:
             if key not in known:
                 known[key] = fact
                 fresh.append((key, fact))
-        fresh.sort(key=_first)
+        fresh.sort()  # by key: each key is there once, so the facts are never compared
         state = None
-        stored, kinds = run.stored, c.kinds
+        stored, texts, kinds = run.stored, run.texts, c.kinds
         for key, fact in fresh:
             number = len(stored)
             stored.append(fact)
+            texts.append("")
             if fact["kind"] in kinds:
                 got = self._assert_one(run, c, fact, key, number)
                 if got is not None:
@@ -432,25 +489,43 @@ class Engine:
         """Hand one fact to the C engine (with its number in the run, if it has one); return
         the session's state handle."""
         # The canonical text is already JSON: hand it to the C engine with the fact's number
-        # and the sid appended, rather than letting durable's Python layer dump the dict again.
+        # and the sid added, rather than letting durable's Python layer dump the dict again.
+        # The number comes first: firings hand back each fact's text as sent (see _matched).
         plain = canonical(fact) if key is None else key
-        n = "" if number is None else f',"_n":{number}'
-        body = f'{plain[:-1]}{n},"sid":"{c.sid}'
-        text = f'{body}"}}'
-        handle = c.handle
-        # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
-        # refused as duplicates; a salt field no pattern reads gives them another hash.
-        for salt in range(1, 5):
+        body = plain[:-1] if number is None else f'{{"_n":{number},{plain[1:-1]}'
+        text = body + c.tail
+        try:
+            result = native.assert_fact(c.handle, text)
+        except Exception as exc:
+            raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
+        code = result[0]
+        if code == _OBSERVED:
+            return self._assert_salted(run, c, fact, body, number)
+        if code == _NOT_HANDLED:  # no pattern can ever match it: durable keeps nothing
+            return None
+        if number is not None:
+            run.texts[number] = text
+        state: int = 0 if code == _DEFERRED else result[1]
+        return state
+
+    def _assert_salted(
+        self, run: Run, c: _Compiled, fact: Fact, body: str, number: int | None
+    ) -> int | None:
+        """Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
+        refused as duplicates; a salt field no pattern reads gives them another hash."""
+        for salt in range(1, 4):
+            text = f'{body},"sid":"{c.sid}","_salt":{salt}}}'
             try:
-                result = native.assert_fact(handle, text)
+                result = native.assert_fact(c.handle, text)
             except Exception as exc:
                 raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
             code = result[0]
             if code == _OBSERVED:
-                text = body + f'","_salt":{salt}}}'
                 continue
-            if code == _NOT_HANDLED:  # no pattern can ever match it: durable keeps nothing
+            if code == _NOT_HANDLED:
                 return None
+            if number is not None:
+                run.texts[number] = text
             state: int = 0 if code == _DEFERRED else result[1]
             return state
         run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")

@@ -237,6 +237,35 @@ def test_a_fact_the_run_did_not_give_is_refused() -> None:
             run.original(seen)
 
 
+def test_a_firing_is_read_without_parsing_only_when_it_is_made_of_the_runs_texts() -> None:
+    from diagnose.engine import Run, _matched
+
+    run = Run()
+    run.stored = [{"kind": "container", "name": "web"}, {"kind": "__phase", "level": 1}]
+    run.texts = [
+        '{"_n":0,"kind":"container","name":"web","sid":"s1"}',
+        '{"_n":1,"kind":"__phase","level":1,"sid":"s1"}',
+    ]
+    ct, phase = run.texts
+
+    def read(message: str) -> dict[str, Any] | None:
+        pieces = message.split('":{"_n":')
+        return _matched(run, pieces, pieces[0].partition('":{"')[2])
+
+    assert read(f'{{"R":{{"ct":{ct},"phase":{phase}}}}}') == {"ct": run.stored[0]}
+    assert read(f'{{"R":{{"phase":{phase},"ct":{ct}}}}}') == {"ct": run.stored[0]}
+    for message in (
+        f'{{"R":{{"ct":{ct}}}}}x',  # anything after it
+        f'{{"R":{{"ct":{ct[:-1]},"x":1}}}}}}',  # a text the run did not send
+        f'{{"R":{{"ct":{ct.replace("web", "api")}}}}}',
+        f'{{"R":{{"ct":{ct.replace(":0,", ":1,")}}}}}',  # another number
+        f'{{"R":{{"ct":{ct.replace(":0,", ":2,")}}}}}',  # no such number
+        f'{{"R":{{"c t":{ct}}}}}',  # not an alias a rule can have
+        '{"R":{"ct":{"kind":"container","name":"web","sid":"s1"}}}',  # no number
+    ):
+        assert read(message) is None, message
+
+
 def test_two_facts_with_one_id_are_never_merged_in_a_report(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
