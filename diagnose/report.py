@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, SupportsIndex
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,8 +19,29 @@ Status = Literal["reachable", "blocked", "unknown"]
 HopStatus = Literal["pass", "blocked", "unknown"]
 
 
+_setattr = object.__setattr__  # past pydantic's own __setattr__, as its __setstate__ does
+
+
+def _model(cls: type[Out], values: dict[str, Any], fields_set: set[str]) -> Out:
+    """A model back from a pickle (see Out.__reduce_ex__)."""
+    model = object.__new__(cls)
+    _setattr(model, "__dict__", values)
+    _setattr(model, "__pydantic_fields_set__", fields_set)
+    _setattr(model, "__pydantic_extra__", None)
+    _setattr(model, "__pydantic_private__", None)
+    return model
+
+
 class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        # A batch's workers pickle every result's findings and report to the parent:
+        # pydantic's __getstate__ and __setstate__ (a state dict, then a call to restore it)
+        # cost more on both sides than one call that builds the model back.
+        if self.__pydantic_extra__ is not None or self.__pydantic_private__ is not None:
+            return super().__reduce_ex__(protocol)  # not so in these models: pydantic's way
+        return _model, (type(self), self.__dict__, self.__pydantic_fields_set__)
 
 
 class FixOut(Out):

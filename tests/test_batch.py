@@ -1025,6 +1025,35 @@ def test_a_batch_reports_findings_and_verdicts_without_the_trace(tmp_path: Path)
     assert "```mermaid" in md  # one file: its topology, drawn from the facts
 
 
+def test_a_result_comes_back_from_a_worker_as_it_was(tmp_path: Path) -> None:
+    # Results are pickled from the workers to the parent, models by Out.__reduce_ex__: each
+    # model must come back with the same fields and the same fields set (model_dump's
+    # exclude_unset reads them).
+    import pickle
+
+    from pydantic import BaseModel
+
+    def state(value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            fields = {k: state(v) for k, v in value.__dict__.items()}
+            return type(value), fields, value.model_fields_set, value.model_extra
+        if isinstance(value, list | tuple):
+            return [state(v) for v in value]
+        if isinstance(value, dict):
+            return {k: state(v) for k, v in value.items()}
+        return value
+
+    a = _write(tmp_path, "a.yaml", LOOPBACK)
+    for options in (CheckOptions(how=False), CheckOptions(how=True)):
+        result = check_file(str(a), options)
+        assert result.findings and result.report is not None
+        back = pickle.loads(pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
+        assert back == result
+        assert state(back.__dict__) == state(result.__dict__)
+        assert back.findings[0].location is not None
+        assert "location" in back.findings[0].model_fields_set
+
+
 def _check(*args: str) -> tuple[int, bytes, str]:
     """Run `netwhy check` the way CI does (PYTHONIOENCODING=utf-8): exit code, stdout, stderr."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
