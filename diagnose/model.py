@@ -18,11 +18,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
-    PrivateAttr,
     Strict,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails
 
 from diagnose.ports import (
     PortSyntaxError,
@@ -503,13 +505,9 @@ class Publish(Model):
     published: PortText | None = Field(None, description="host port or range; empty = ephemeral")
     target: ContainerPortText = Field(description="container port or range")
     protocol: Annotated[Proto, BeforeValidator(_lower)] = "tcp"
-    # Not a field: an input cannot set it (a `text:` key is refused like any unknown key).
-    _text: str | None = PrivateAttr(None)
-
-    @property
-    def text(self) -> str | None:
-        """The original -p text, when the port was given as one."""
-        return self._text
+    # The original -p text, when the port was given as one: netwhy's, not an input's (a
+    # `text:` key is refused like any unknown key), so not in the schema either.
+    text: SkipJsonSchema[str | None] = Field(None, exclude=True)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -536,13 +534,17 @@ class Publish(Model):
                     "published": published,
                     "target": target,
                     "protocol": proto,
+                    "text": data,
                 },
             )
             object.__setattr__(publish, "__pydantic_fields_set__", set(_TEXT_FIELDS))
             object.__setattr__(publish, "__pydantic_extra__", None)
-            object.__setattr__(publish, "__pydantic_private__", {"_text": data})
+            object.__setattr__(publish, "__pydantic_private__", None)
             return publish
         if isinstance(data, dict):
+            if "text" in data:
+                error = InitErrorDetails(type="extra_forbidden", loc=("text",), input=data["text"])
+                raise ValidationError.from_exception_data(cls.__name__, [error])
             data = dict(data)
             for key in ("published", "target"):
                 if isinstance(data.get(key), int):
@@ -565,7 +567,7 @@ class Publish(Model):
         return publish
 
 
-_TEXT_FIELDS = frozenset(("host_ip", "published", "target", "protocol"))
+_TEXT_FIELDS = frozenset(("host_ip", "published", "target", "protocol", "text"))
 _PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 # The commonest -p texts, `80`, `8080:80`, `127.0.0.1:8080:80`, in the form parse_publish and
