@@ -226,7 +226,8 @@ def measure(generated_count: int = 10_000) -> list[str]:
         "text is only read); every file is in the page cache first. Target: -j2 within 3× of "
         "the floor. -j1 runs in this process with the engine warm (the -j1 figure for the "
         "generated files is measured on a tenth of them); -j2 includes starting its two "
-        "worker processes. Each figure is the fastest of several runs (corpus: 9; generated "
+        "worker processes, which take the files a chunk at a time from a shared counter and "
+        "send each chunk's results back in one message (diagnose/pool.py). Each figure is the fastest of several runs (corpus: 9; generated "
         "files: 3, and 2 for -j2), the floor's as netwhy's: on shared cores a slow run "
         "measures the neighbours.",
         "",
