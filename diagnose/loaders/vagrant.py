@@ -84,6 +84,7 @@ _IDENT = re.compile(r"[^\W\d]\w*")  # Ruby names may be any letters: café = 1
 _HEREDOC = re.compile(r"<<([-~]?)([\"'`]?)([A-Za-z_]\w*)\2")
 _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 _OP = re.compile("|".join(re.escape(op) for op in _OPS))  # longest first, as _OPS is sorted
+_OP_PREFIXES = frozenset(op[:2] for op in _OPS)
 _VAR = re.compile(r"[@$]{1,2}[A-Za-z_0-9]\w*|\$.")
 _PERCENT = re.compile(r"%([wWiIqQrsx]?)([^\w\s])")
 _BLOCK_END = re.compile(r"^=end\b[^\n]*", re.M)
@@ -189,8 +190,13 @@ class _Lexer:
                     break
             if c in " \t\r\f\v":
                 # Blanks, then what follows them in the same turn (no new turn for each run).
+                # Most runs are one blank, passed without a regex match (a match costs as
+                # much as a few dozen tests).
                 spaced = True
-                i = self.i = _BLANKS.match(s, i).end()  # type: ignore[union-attr]
+                i += 1
+                if i < n and s[i] in " \t\r\f\v":
+                    i = _BLANKS.match(s, i).end()  # type: ignore[union-attr]
+                self.i = i
                 if i >= n:
                     break
                 c = s[i]
@@ -216,8 +222,10 @@ class _Lexer:
                 self.i = n if end < 0 else end
                 continue
             if c in _PLAIN_OP_START:  # none of the cases of token applies
-                m = _OP.match(s, i)
-                end = m.end() if m else i + 1
+                end = i + 1
+                if s[i : i + 2] in _OP_PREFIXES:  # else no longer operator starts here
+                    m = _OP.match(s, i)
+                    end = m.end() if m else end
                 toks.append(Tok("op", s[i:end], self.line, i, end, None, spaced))
                 self.i = end
             elif c.isalpha() or c == "_":
