@@ -229,7 +229,24 @@ class _Lexer:
                 toks.append(Tok("op", s[i:end], self.line, i, end, None, spaced))
                 self.i = end
             elif c.isalpha() or c == "_":
-                self.name(i, spaced)
+                # A name (an identifier, keyword or constant; `name:` is a label), made here
+                # and not in a call of its own: after operators, the commonest token.
+                m = _IDENT.match(s, i)
+                end = m.end()  # type: ignore[union-attr]
+                if s[end : end + 1] in ("?", "!") and s[end + 1 : end + 2] != "=":
+                    end += 1
+                word = s[i:end]
+                if s[end : end + 1] == ":" and s[end + 1 : end + 2] != ":":
+                    end += 1
+                    toks.append(Tok("label", s[i:end], self.line, i, end, word, spaced))
+                elif word in _KEYWORDS and not (
+                    toks and toks[-1].kind == "op" and toks[-1].text in (".", "&.", "::")
+                ):
+                    toks.append(Tok("kw", word, self.line, i, end, word, spaced))
+                else:
+                    kind = "const" if word[0].isupper() else "ident"
+                    toks.append(Tok(kind, word, self.line, i, end, word, spaced))
+                self.i = end
             else:
                 self.token(c, spaced)
             spaced = False
@@ -332,32 +349,6 @@ class _Lexer:
                     self.add("other", start, line, spaced)
                 return
         self.operator(start, line, spaced)
-
-    def name(self, start: int, spaced: bool) -> None:
-        """A name (an identifier, keyword or constant; `name:` is a label) at `start`."""
-        s = self.s
-        m = _IDENT.match(s, start)
-        assert m is not None
-        end = m.end()
-        if s[end : end + 1] in ("?", "!") and s[end + 1 : end + 2] != "=":
-            end += 1
-        word = s[start:end]
-        if s[end : end + 1] == ":" and s[end + 1 : end + 2] != ":":
-            self.i = end + 1
-            self.toks.append(
-                Tok("label", s[start : end + 1], self.line, start, end + 1, word, spaced)
-            )
-            return
-        p = self.toks[-1] if self.toks else None
-        after_dot = p is not None and p.kind == "op" and p.text in (".", "&.", "::")
-        if word in _KEYWORDS and not after_dot:
-            kind = "kw"
-        elif word[0].isupper():
-            kind = "const"
-        else:
-            kind = "ident"
-        self.i = end
-        self.toks.append(Tok(kind, word, self.line, start, end, word, spaced))
 
     def operator(self, start: int, line: int, spaced: bool) -> None:
         m = _OP.match(self.s, self.i)
