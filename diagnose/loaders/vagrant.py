@@ -85,6 +85,9 @@ _HEREDOC = re.compile(r"<<([-~]?)([\"'`]?)([A-Za-z_]\w*)\2")
 _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 _OP = re.compile("|".join(re.escape(op) for op in _OPS))  # longest first, as _OPS is sorted
 _OP_PREFIXES = frozenset(op[:2] for op in _OPS)
+# A quoted string that quoted would read as it is: no escape, new line or (in double quotes)
+# `#`, which may begin an interpolation.
+_PLAIN_STRING = re.compile(r""""[^"\\#\n]*"|'[^'\\\n]*'""")
 _VAR = re.compile(r"[@$]{1,2}[A-Za-z_0-9]\w*|\$.")
 _PERCENT = re.compile(r"%([wWiIqQrsx]?)([^\w\s])")
 _BLOCK_END = re.compile(r"^=end\b[^\n]*", re.M)
@@ -245,6 +248,26 @@ class _Lexer:
                 else:
                     kind = "const" if word[0].isupper() else "ident"
                     toks.append(Tok(kind, word, self.line, i, end, word, spaced))
+                self.i = end
+            elif (c == '"' or c == "'") and (m := _PLAIN_STRING.match(s, i)):
+                # A string with nothing to read inside (escapes, interpolation, new lines):
+                # made here in one match, not by token, quoted and add.
+                end = m.end()
+                if s[end : end + 1] == ":" and s[end + 1 : end + 2] != ":":  # "key": label
+                    toks.append(
+                        Tok(
+                            "label",
+                            s[i : end + 1],
+                            self.line,
+                            i,
+                            end + 1,
+                            s[i + 1 : end - 1],
+                            spaced,
+                        )
+                    )
+                    end += 1
+                else:
+                    toks.append(Tok("str", s[i:end], self.line, i, end, s[i + 1 : end - 1], spaced))
                 self.i = end
             else:
                 self.token(c, spaced)
