@@ -669,3 +669,22 @@ def test_corpus_vagrantfiles_load_and_findings_are_defensible() -> None:
     ]
     assert sum(a is not None for a in addresses) == 24
     assert unknown_notes == 43
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_a_backslash_continues_the_line_whatever_ends_it(ending: str) -> None:
+    # A lone CR after the backslash (old Mac endings, a cut file) is a blank, not a reason
+    # to skip to the next new line, nor a crash when none follows.
+    text = (
+        'Vagrant.configure("2") do |config|\n'
+        f'  config.vm.network "forwarded_port", guest: 80, \\{ending}'
+        "    host: 8080\n"
+        "end\n"
+    )
+    vm = _load(text).setup.vms[0]
+    assert vm.adapters[0].port_forwards == ["tcp:8080:80"]
+
+
+def test_a_backslash_and_carriage_return_that_end_the_file_are_read() -> None:
+    error = _refused('Vagrant.configure("2") do |config|\n  config.vm.box = "x" \\\r')
+    assert "never closed by `end`" in error.message

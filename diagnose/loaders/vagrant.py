@@ -214,9 +214,14 @@ class _Lexer:
                 if self.heredocs:
                     self.skip_heredocs()
                 continue
-            if c == "\\" and s[self.i + 1 : self.i + 2] in ("\n", "\r"):
-                self.i = s.index("\n", self.i) + 1
-                self.line += 1
+            if c == "\\" and s[i + 1 : i + 2] in ("\n", "\r"):
+                # A line continuation, "\\\n" or "\\\r\n"; a lone "\r" after it is a blank.
+                after = i + 2 if s[i + 1] == "\n" else i + 3 if s[i + 2 : i + 3] == "\n" else -1
+                if after < 0:
+                    self.i = i + 2
+                else:
+                    self.i = after
+                    self.line += 1
                 spaced = True
                 continue
             if c == "#":
