@@ -2,7 +2,7 @@
 
 Why not concurrent.futures: its pool pickles every task and hands each through a feeder
 thread in the parent, which then shares the two cores with the workers it feeds (a batch of
-small files ran 7% slower so), and one worker killed by a signal (a crash in the rule
+small files ran 3-6% slower so), and one worker killed by a signal (a crash in the rule
 engine's C code, the out-of-memory killer) breaks the whole pool. Here each worker takes the
 next chunk of the list from a shared counter, so tasks are never sent; it sends back one
 message per chunk; and the inputs of a worker that dies are checked again one by one, each
