@@ -494,42 +494,28 @@ class Engine:
         plain = canonical(fact) if key is None else key
         body = plain[:-1] if number is None else f'{{"_n":{number},{plain[1:-1]}'
         text = body + c.tail
-        try:
-            result = native.assert_fact(c.handle, text)
-        except Exception as exc:
-            raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
+        # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
+        # refused as duplicates; a salt field no pattern reads gives them another hash.
+        salt = 0
+        while True:
+            try:
+                result = native.assert_fact(c.handle, text)
+            except Exception as exc:
+                raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
+            if result[0] != _OBSERVED:
+                break
+            salt += 1
+            if salt > 3:
+                run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
+                return None
+            text = f'{body},"sid":"{c.sid}","_salt":{salt}}}'
         code = result[0]
-        if code == _OBSERVED:
-            return self._assert_salted(run, c, fact, body, number)
         if code == _NOT_HANDLED:  # no pattern can ever match it: durable keeps nothing
             return None
         if number is not None:
             run.texts[number] = text
         state: int = 0 if code == _DEFERRED else result[1]
         return state
-
-    def _assert_salted(
-        self, run: Run, c: _Compiled, fact: Fact, body: str, number: int | None
-    ) -> int | None:
-        """Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
-        refused as duplicates; a salt field no pattern reads gives them another hash."""
-        for salt in range(1, 4):
-            text = f'{body},"sid":"{c.sid}","_salt":{salt}}}'
-            try:
-                result = native.assert_fact(c.handle, text)
-            except Exception as exc:
-                raise EngineError(f"the rule engine failed on {fact_id(fact)}: {exc}") from exc
-            code = result[0]
-            if code == _OBSERVED:
-                continue
-            if code == _NOT_HANDLED:
-                return None
-            if number is not None:
-                run.texts[number] = text
-            state: int = 0 if code == _DEFERRED else result[1]
-            return state
-        run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
-        return None
 
     def _drain(self, run: Run, c: _Compiled) -> None:
         rounds = 0

@@ -299,3 +299,40 @@ def test_malloc_thresholds_are_raised_unless_the_user_set_them(
     engine_module._keep_freed_memory.__wrapped__()
     # M_MMAP_THRESHOLD (-3) and M_TRIM_THRESHOLD (-1) of glibc's malloc.h
     assert calls == ([] if setting else [(-3, 32 << 20), (-1, 64 << 20)])
+
+
+@pytest.mark.parametrize("refusals", [1, 3])
+def test_a_fact_refused_as_a_duplicate_is_salted_until_it_is_taken(
+    monkeypatch: pytest.MonkeyPatch, refusals: int
+) -> None:
+    # Distinct facts can share durable's 32-bit identity hash and be refused as already
+    # seen; the engine retries with a salt no pattern reads, and the diagnosis is unchanged.
+    import durable_rules_engine as native
+
+    alone = _json(WEB)
+    assert_fact = native.assert_fact
+    sent: list[str] = []
+
+    def collide(handle: int, text: str) -> Any:
+        if '"kind":"publish"' in text:
+            sent.append(text)
+            if len(sent) <= refusals:
+                return (2, 0)  # durable's "already observed"
+        return assert_fact(handle, text)
+
+    monkeypatch.setattr(native, "assert_fact", collide)
+    assert _json(WEB) == alone
+    assert [t.count('"_salt":') for t in sent] == [0] + [1] * refusals
+
+
+def test_a_fact_refused_every_time_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import durable_rules_engine as native
+
+    assert_fact = native.assert_fact
+
+    def collide(handle: int, text: str) -> Any:
+        return (2, 0) if '"kind":"publish"' in text else assert_fact(handle, text)
+
+    monkeypatch.setattr(native, "assert_fact", collide)
+    with pytest.raises(EngineError, match=r"refused fact publish:.* as a duplicate"):
+        why(WEB)
