@@ -459,7 +459,7 @@ def test_other_formats_are_not_claimed(text: str) -> None:
             "HostConfig",
             "JSON object",
         ),
-        ('[\n  {"Id": "ab12", "Name": "/x", "Config": {}},\n  42\n]', 3, None, "not int"),
+        ('[\n  {"Id": "ab12", "Name": "/x", "Config": {}},\n  42\n]', 3, None, "not a number"),
         (
             '[\n {"Id": "a1", "Names": ["/web"], "Ports": []},\n'
             ' {"Id": "b2", "Names": ["/web"], "Ports": []}\n]',
@@ -482,7 +482,7 @@ def test_other_formats_are_not_claimed(text: str) -> None:
             "not an IP address",
         ),
         ('{"Name": "n", "Driver": "bridge", "IPAM": {"Config": {"Subnet": 1}}}', 1, None, "list"),
-        ('[{"Id": "ab", "Name": "/x", "Config": {}}, "text"]', 1, None, "not str"),
+        ('[{"Id": "ab", "Name": "/x", "Config": {}}, "text"]', 1, None, "not text"),
     ],
 )
 def test_bad_input_is_one_input_error(

@@ -192,7 +192,7 @@ def test_many_json_values_in_one_file_are_read_in_linear_time() -> None:
         [sys.executable, "-c", code], input=text, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-1000:]
-    assert done.stdout.strip() == "('IN002', '`ip -j` prints a JSON array, not a int')"
+    assert done.stdout.strip() == "('IN002', '`ip -j` prints a JSON array, not a number')"
 
 
 def test_a_long_question_is_read_in_linear_time() -> None:

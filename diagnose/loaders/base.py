@@ -252,6 +252,23 @@ class Builder:
         )
 
 
+def type_name(value: Any) -> str:
+    """What a parsed value is, in the words an error message gives it ("a mapping")."""
+    if isinstance(value, str):
+        return "text"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return "a number"
+    return type(value).__name__
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     """What the caller tells every loader."""
@@ -263,7 +280,7 @@ class LoadOptions:
     def for_file(self, regular: bool) -> LoadOptions:
         """These options for an input read from a file (regular or not): what
         dataclasses.replace gives, which finds the fields anew for every file."""
-        return LoadOptions(self.env, self.read_siblings, regular)
+        return LoadOptions(**{**self.__dict__, "regular_file": regular})
 
 
 Loader = Callable[[str, str, str, LoadOptions], Loaded]  # (text, file, kind, options)

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 
 from diagnose.errors import InputError
 from diagnose.loaders.base import Builder, ComposeNames, Loaded, LoadOptions, split_path
+from diagnose.loaders.base import type_name as _type
 from diagnose.loading import field_path
 from diagnose.yamltext import Document, PathKey, Tagged, parse, read_text
 
@@ -801,22 +802,6 @@ def _object_paths(doc: Document) -> dict[int, PathKey]:
 
     walk(doc.data, ())
     return out
-
-
-def _type(value: Any) -> str:
-    if isinstance(value, str):
-        return "text"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int | float):
-        return "a number"
-    return type(value).__name__
 
 
 # ---------------------------------------------------------------------------------- loading

@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, ComposeLabel, Loaded, LoadOptions, refuse
+from diagnose.loaders.base import (
+    Builder,
+    ComposeLabel,
+    Loaded,
+    LoadOptions,
+    refuse,
+    type_name,
+)
 from diagnose.yamltext import Document, PathKey, parse
 
 # Keys are matched as JSON keys ("Key" followed by a colon); Docker's casing is exact.
@@ -129,14 +136,14 @@ class _Reader:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail(f"{what} must be a JSON object, not {type(value).__name__}", at)
+            self.fail(f"{what} must be a JSON object, not {type_name(value)}", at)
         return value  # type: ignore[no-any-return]
 
     def text(self, value: Any, at: PathKey, what: str) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.fail(f"{what} must be text, not {type(value).__name__}", at)
+            self.fail(f"{what} must be text, not {type_name(value)}", at)
         return value  # type: ignore[no-any-return]
 
     def strings(self, value: Any, at: PathKey, what: str) -> list[str]:
@@ -149,7 +156,7 @@ class _Reader:
     # ------------------------------------------------------------------------- shapes
     def classify(self, obj: Any, at: PathKey) -> _Item:
         if not isinstance(obj, dict):
-            self.fail(f"expected a container or network object, not {type(obj).__name__}", at)
+            self.fail(f"expected a container or network object, not {type_name(obj)}", at)
         line = self.line(at)
         if "IPAM" in obj or (
             "Driver" in obj and "Scope" in obj and not {"HostConfig", "Config"} & obj.keys()
@@ -222,8 +229,7 @@ class _Reader:
             objs = [(obj, (i,)) for i, obj in enumerate(data)]
         else:
             refuse(
-                f"expected `docker inspect` JSON (an object or an array), not "
-                f"{type(data).__name__}",
+                f"expected `docker inspect` JSON (an object or an array), not {type_name(data)}",
                 self.file,
                 1,
             )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, Loaded, LoadOptions
+from diagnose.loaders.base import Builder, Loaded, LoadOptions, type_name
 from diagnose.report import Location
 from diagnose.yamltext import Document, PathKey, parse, value_problem
 
@@ -245,12 +245,12 @@ class _IpJson:
         for doc in docs:
             if not isinstance(doc.data, list):
                 raise self.fail(
-                    f"`ip -j` prints a JSON array, not a {type(doc.data).__name__}", (doc, ())
+                    f"`ip -j` prints a JSON array, not {type_name(doc.data)}", (doc, ())
                 )
             for j, item in enumerate(doc.data):
                 if not isinstance(item, dict):
                     raise self.fail(
-                        f"an `ip -j` entry is an object, not a {type(item).__name__}", (doc, (j,))
+                        f"an `ip -j` entry is an object, not {type_name(item)}", (doc, (j,))
                     )
                 if "ifname" in item:
                     self.interface(doc, j, item)
