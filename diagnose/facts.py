@@ -685,8 +685,8 @@ class _Builder:
             dns_known=ct.dns is not None,
             has_own_dns=True if ct.dns else None,
             hostname=ct.hostname,
-            host_gateway=(any("host-gateway" in h for h in extra_hosts) or None)
-            if extra_hosts
+            host_gateway=True
+            if extra_hosts and any("host-gateway" in h for h in extra_hosts)
             else None,
             networks_count=len(joined),
             running=ct.running,
