@@ -75,6 +75,7 @@ class _Running:
         self.conn = conn
         self.claimed: int | None = None  # the start of the chunk it is checking
         self.ended = False
+        self.finished = False  # it sent _END: every result is in, and it is exiting
 
 
 def run(
@@ -131,7 +132,7 @@ def run(
                 elif message[0] == _RAISED:
                     raise message[1]
                 else:
-                    r.ended = True
+                    r.ended = r.finished = True
         for index, error in lost:
             if again:
                 for _, result in run([items[index]], work, 1, 1, died, start_worker, again=False):
@@ -140,7 +141,11 @@ def run(
                 yield index, died(items[index], error)
     finally:
         for r in running:
+            r.conn.close()
+            if r.finished:
+                # Not waited for: a process's exit (freeing the memory it wrote to) took
+                # a few ms, as long as checking a few files; multiprocessing reaps it later.
+                continue
             if r.process.is_alive():
                 r.process.terminate()
             r.process.join()
-            r.conn.close()
