@@ -124,12 +124,16 @@ _DOCKER_COMMAND = re.compile(rf"(?:sudo[ \t]+)?{_DOCKER}[ \t]")
 _DOCKER_WORD = re.compile(_DOCKER)
 _CMD_CONTINUATION = re.compile(r"[ \t][`^]$")
 _ESCAPED_BLANK_COMMENT = re.compile(r"\\[ \t]+#")
-_OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")")
-_OPERATOR = re.compile("|".join(re.escape(op) for op in _OPERATORS))  # longest first, as above
+_OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")")  # the two-character ones first
+# What a redirection or an operator can start with: the lexer tests the character before
+# trying either (most words start with neither).
+_REDIRECT_FIRST = frozenset("0123456789&<>")
+_OPERATOR_FIRST = frozenset("&|;()")
 # Runs of characters with no meaning to the shell, taken at once (scripts and READMEs are
 # read character by character otherwise); U+FFFC is UNKNOWN's own character.
 _PLAIN = re.compile(r"[^ \t\r\n;&|()<>\\'\"`$\ufffc]+")
 _PLAIN_QUOTED = re.compile(r'[^"\\$`\ufffc]+')
+_WORD_END = frozenset(" \t\r\n;&|()>")  # what ends a word (`<` may open a <placeholder>)
 
 
 class _Lexer:
@@ -182,8 +186,10 @@ class _Lexer:
                     cmd.comment_after_escape = True
                 nl = s.find("\n", i, end)
                 i = end if nl < 0 else nl
-            elif (m := _REDIRECT.match(s, i, end)) and not (
-                c == "<" and _PLACEHOLDER.match(s, i, end)
+            elif (
+                c in _REDIRECT_FIRST
+                and (m := _REDIRECT.match(s, i, end))
+                and not (c == "<" and _PLACEHOLDER.match(s, i, end))
             ):
                 op = m.group(0).lstrip("0123456789")
                 i = m.end()
@@ -194,9 +200,9 @@ class _Lexer:
                     i = self.word_into(target, i, end, cmd)
                     if op in ("<<", "<<-") and target:
                         heredocs.append((target[0].text.replace(UNKNOWN, ""), op == "<<-"))
-            elif op_match := _OPERATOR.match(s, i, end):
+            elif c in _OPERATOR_FIRST:
                 finish()
-                i = op_match.end()
+                i += 2 if s.startswith(_OPERATORS[:4], i) and i + 1 < end else 1
             else:
                 i = self.word_into(words, i, end, cmd)
         finish()
@@ -215,6 +221,14 @@ class _Lexer:
     # ------------------------------------------------------------------ words
     def word_into(self, out: list[Word], i: int, end: int, cmd: Command) -> int:
         s = self.s
+        # Most words are one plain run up to a blank or an operator: taken at once.
+        plain = _PLAIN.match(s, i, end)
+        if plain is not None:
+            stop = plain.end()
+            if stop == end or s[stop] in _WORD_END:
+                text = s[i:stop]
+                out.append(Word(text, self.line_of(i), raw=text))
+                return stop
         start = i
         text: list[str] = []
         split = _ONE  # the most words an expansion in it may become
