@@ -26,7 +26,6 @@ the line and the flag.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import ipaddress
 import re
@@ -133,6 +132,16 @@ _OPERATOR_FIRST = frozenset("&|;()")
 # read character by character otherwise); U+FFFC is UNKNOWN's own character.
 _PLAIN = re.compile(r"[^ \t\r\n;&|()<>\\'\"`$\ufffc]+")
 _PLAIN_QUOTED = re.compile(r'[^"\\$`\ufffc]+')
+# Plain words (no quote, expansion, escape or <placeholder>) on one line, each up to blanks,
+# an operator or the end (a `\` or `<` after one would make it part of a longer word), with
+# the blanks after them: str.split() parts them (other whitespace is not plain here). A word
+# does not start a comment (`#`), and one starting with a digit must not be a redirection's
+# descriptor (`2>&1`, `2&>`).
+_PLAIN_CHAR = r"[^\s;&|()<>\\'\"`$\ufffc]"
+_PLAIN_WORDS = re.compile(
+    rf"(?:[^\s;&|()<>\\'\"`$\ufffc#0-9]{_PLAIN_CHAR}*(?:[ \t\r]+|(?=[\n;&|()>])|\Z)"
+    rf"|[0-9]{_PLAIN_CHAR}*(?:[ \t\r]+|(?=[\n;|()])|\Z))+"
+)
 _WORD_END = frozenset(" \t\r\n;&|()>")  # what ends a word (`<` may open a <placeholder>)
 
 
@@ -186,6 +195,12 @@ class _Lexer:
                     cmd.comment_after_escape = True
                 nl = s.find("\n", i, end)
                 i = end if nl < 0 else nl
+            elif (plain := _PLAIN_WORDS.match(s, i, end)) is not None:
+                # Most words are plain: a run of them on one line is taken at once.
+                line = self.line_of(i)
+                for text in plain.group().split():
+                    words.append(Word(text, line, False, False, text))
+                i = plain.end()
             elif (
                 c in _REDIRECT_FIRST
                 and (m := _REDIRECT.match(s, i, end))
@@ -227,7 +242,7 @@ class _Lexer:
             stop = plain.end()
             if stop == end or s[stop] in _WORD_END:
                 text = s[i:stop]
-                out.append(Word(text, self.line_of(i), raw=text))
+                out.append(Word(text, self.line_of(i), False, False, text))  # positional: faster
                 return stop
         start = i
         text: list[str] = []
@@ -746,14 +761,12 @@ class _Reader:
             return
         texts = [self.unprompt(lines, k) for k in range(len(lines))]
         text = "\n".join(texts)
-        starts = [0]
-        for t in texts[:-1]:
-            starts.append(starts[-1] + len(t) + 1)
-        numbers = [n for n, _ in lines]
-
-        def line_of(offset: int) -> int:
-            return numbers[bisect.bisect_right(starts, offset) - 1]
-
+        # The line of every offset (its newline included, and one past the end): the lexer
+        # asks for the line of every word, and a list lookup is the cheapest answer.
+        line_at: list[int] = []
+        for (n, _), t in zip(lines, texts, strict=True):
+            line_at += [n] * (len(t) + 1)
+        line_of = line_at.__getitem__
         lexer = _Lexer(text, line_of, self.env, quotes_span_lines=self.mode == "script")
         lexer.run(0, len(text))
         done = 0
