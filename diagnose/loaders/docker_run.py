@@ -121,7 +121,7 @@ _CONTINUED_PROMPT = re.compile(r"^([ \t]*)>[ \t]")
 _LINE_PROMPT = re.compile(rf"^[ \t]*(?:{_PROMPT})")
 _DOCKER_COMMAND = re.compile(rf"(?:sudo[ \t]+)?{_DOCKER}[ \t]")
 _DOCKER_WORD = re.compile(_DOCKER)
-_CMD_CONTINUATION = re.compile(r"[ \t][`^]$")
+_CMD_CONTINUATIONS = (" `", "\t`", " ^", "\t^")  # PowerShell's and cmd's, at a line's end
 _ESCAPED_BLANK_COMMENT = re.compile(r"\\[ \t]+#")
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")")  # the two-character ones first
 # What a redirection or an operator can start with: the lexer tests the character before
@@ -490,6 +490,8 @@ _RUN_SHORT = {
     "v": "volume",
     "w": "workdir",
 }
+_CREATE_FLAGS = {k: v for k, v in _RUN_FLAGS.items() if k not in _RUN_ONLY}
+_CREATE_SHORT = {k: v for k, v in _RUN_SHORT.items() if v not in _RUN_ONLY}
 # docker network create (cli/command/network/create.go)
 _NET_FLAGS = _flag_table(
     "driver opt label scope config-from subnet ip-range gateway aux-address ipam-driver ipam-opt",
@@ -565,10 +567,6 @@ def _parse_options(
     while j < len(words):
         w = words[j]
         t = w.text
-        if positional == 1 and rest:
-            rest.append(w)
-            j += 1
-            continue
         if w.multi and not t.startswith("-"):
             # `$OPTS`, `$(...)`, "$@": zero or more words, options or the image.
             opts.after_unknown = True
@@ -623,6 +621,9 @@ def _parse_options(
                 break
             j += 1
             continue
+        if positional == 1:  # the image: the words after it are its command
+            rest.extend(words[j:])
+            break
         rest.append(w)
         j += 1
     return opts, rest
@@ -805,7 +806,9 @@ class _Reader:
             return line
         continued = k > 0 and lines[k - 1][1].rstrip().endswith(("\\", " `", " ^"))
         if continued:
-            line = _CONTINUED_PROMPT.sub(r"\1  ", line)
+            m = _CONTINUED_PROMPT.match(line)
+            if m:
+                line = f"{m.group(1)}  {line[m.end() :]}"
         else:
             m = _LINE_PROMPT.match(line)
             if m:
@@ -814,7 +817,7 @@ class _Reader:
                 # `# text` is a comment unless a docker command follows (a root prompt).
                 if prompt.strip()[-1:] != "#" or _DOCKER_COMMAND.match(after):
                     line = " " * len(prompt) + after
-        if _CMD_CONTINUATION.search(line):
+        if line.endswith(_CMD_CONTINUATIONS):
             line = line[:-1] + "\\"
         return line
 
@@ -867,7 +870,9 @@ class _Reader:
             self.note(cmd.line, "the command names another daemon (-H/--context)")
         for w in words:
             # jessfraz/dockerfiles: `--net host \ # may as well YOLO`
-            if _ESCAPED_BLANK_COMMENT.match(w.raw) or (w.blank_escape and cmd.comment_after_escape):
+            if (w.raw.startswith("\\") and _ESCAPED_BLANK_COMMENT.match(w.raw)) or (
+                w.blank_escape and cmd.comment_after_escape
+            ):
                 self.note(
                     w.line,
                     "the backslash before `#` escapes the blank after it, not the end of the "
@@ -898,17 +903,10 @@ class _Reader:
         raise InputError(message, file=self.file, line=word.line, field=flag)
 
     def run(self, cmd: Command, verb: str, args: list[Word], group: str) -> None:
-        flags = (
-            _RUN_FLAGS
-            if verb == "run"
-            else {k: v for k, v in _RUN_FLAGS.items() if k not in _RUN_ONLY}
-        )
-        short = (
-            _RUN_SHORT
-            if verb == "run"
-            else {k: v for k, v in _RUN_SHORT.items() if v not in _RUN_ONLY}
-        )
-        opts, rest = _parse_options(args, flags, short, 1)
+        if verb == "run":
+            opts, rest = _parse_options(args, _RUN_FLAGS, _RUN_SHORT, 1)
+        else:
+            opts, rest = _parse_options(args, _CREATE_FLAGS, _CREATE_SHORT, 1)
         image = rest[0] if rest else None
         if image is None and not opts.after_unknown:
             raise _Skip("no image")
@@ -981,6 +979,14 @@ class _Reader:
     # ------------------------------------------------------------------ networking flags
     def run_networks(self, opts: _Options, c: _Container, uncertain: bool) -> None:
         entry = c.entry
+        values = opts.values
+        if "network" not in values and "network-alias" not in values and "ip" not in values:
+            # Most commands: the default network, nothing to check.
+            if uncertain:
+                entry["network_mode_unknown"] = True  # an unknown word may hold --network
+            else:
+                c.default_bridge = True
+            return
         nets = [self.network_value(w) for w in opts.values.get("network", [])]
         # --network-alias, --ip apply to the first network (docker/cli applyContainerOptions)
         first = nets[0] if nets else _NetSpec(Word("default", c.line), None)
