@@ -366,6 +366,18 @@ def test_a_place_not_found_again_keeps_the_one_recorded() -> None:
     assert places["b"].line == 3 and "c" not in places and places.get("c") is None
 
 
+def test_places_deferred_together_are_found_each_when_asked_for() -> None:
+    from diagnose.loaders.base import Places
+    from diagnose.report import Location
+
+    places = Places.deferred(
+        {"a": 2, "b": 0, "c": 5}, lambda at: Location(file="f", line=at) if at else None
+    )
+    places.defer("c", "f", lambda at: (None, None), ())  # replaces "c"'s lookup, finds nothing
+    assert list(places) == ["a"] and places["a"] == Location(file="f", line=2)
+    assert "b" not in places and "c" not in places
+
+
 def test_places_are_found_when_asked_for_in_any_order() -> None:
     text = "services:\n  web:\n    image: nginx\n    ports:\n      - '80:80'\n      - '443:443'\n"
     loaded = load_text(text, "compose.yaml")

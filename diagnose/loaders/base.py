@@ -80,24 +80,42 @@ class Places(MutableMapping[str, Location]):
     filled."""
 
     def __init__(self, known: dict[str, Location] | None = None) -> None:
-        self._entries: dict[str, Location | _Later] = dict(known or {})
+        self._entries: dict[str, Any] = dict(known or {})  # a Location, _Later or `at`
+        # Finds the place of an entry recorded only as `at` (see `deferred`).
+        self._locate: Callable[[Any], Location | None] | None = None
+
+    @classmethod
+    def deferred(cls, entries: dict[str, Any], locate: Callable[[Any], Location | None]) -> Places:
+        """Places all to be looked up, in the order of `entries` (setup path -> `at`): each
+        found as locate(at) when asked for. A loader that records every place itself hands
+        them over at once, not one defer() call each (a compose file has some twenty)."""
+        places = cls()
+        places._entries = dict(entries)
+        places._locate = locate
+        return places
 
     def defer(self, path: str, file: str, where: Where, at: Any) -> None:
         """Record that `path` stands at `where(at)` in `file`; found when asked for."""
         before = self._entries.get(path)
         if isinstance(before, _Later):
             before = before.before
+        elif not isinstance(before, Location):
+            before = None  # unset, or an `at` of `deferred`: replaced as a _Later's place is
         # tuple.__new__: the same _Later without a NamedTuple's Python-level constructor
         self._entries[path] = tuple.__new__(_Later, (file, where, at, before))
 
     def _settled(self, path: str) -> Location | None:
         entry = self._entries.get(path)
-        if not isinstance(entry, _Later):
+        if entry is None or isinstance(entry, Location):
             return entry
-        line, column = entry.where(entry.at)
-        place = entry.before
-        if line is not None:
-            place = Location(file=entry.file, line=line, column=column)
+        if isinstance(entry, _Later):
+            line, column = entry.where(entry.at)
+            place = entry.before
+            if line is not None:
+                place = Location(file=entry.file, line=line, column=column)
+        else:
+            assert self._locate is not None
+            place = self._locate(entry)
         if place is None:
             del self._entries[path]
         else:

@@ -43,9 +43,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, ComposeNames, Loaded, LoadOptions, split_path
+from diagnose.loaders.base import Builder, ComposeNames, Loaded, LoadOptions, Places, split_path
 from diagnose.loaders.base import type_name as _type
 from diagnose.loading import field_path
+from diagnose.report import Location
 from diagnose.yamltext import Document, PathKey, Tagged, parse, read_text
 
 # --------------------------------------------------------------------------------- detection
@@ -401,7 +402,6 @@ class _Loader:
         self.partial = False  # some settings come from files not read: references may dangle
         self.origins: dict[str, Src] = {}  # setup path -> compose place
         self.anchors: dict[int, dict[int, PathKey]] = {}  # per document: object -> path
-        self.locate = functools.partial(_where, self.anchors)
         self.main: _File | None = None  # the input, when it is a file beside others
 
     @property
@@ -498,10 +498,14 @@ class _Loader:
         raise self.fail(f"{what} must be true or false, not {text!r}", val.src)
 
     def place(self, setup_path: str, src: Src) -> None:
+        """Record where a setup entry comes from (the builder's places are made of these)."""
         self.origins[setup_path] = src
-        # Looked up later by a function that holds the anchors, not this loader: a bound
-        # method would make builder -> places -> loader -> builder a cycle to collect.
-        self.builder.places.defer(setup_path, src.doc.file, self.locate, src)
+
+    def places(self) -> Places:
+        """The places recorded, each looked up when asked for: by a function that holds the
+        anchors, not this loader (a bound method would make builder -> places -> loader ->
+        builder a cycle to collect)."""
+        return Places.deferred(self.origins, functools.partial(_place, self.anchors))
 
     def where(self, src: Src) -> tuple[int | None, int | None]:
         """The line and column of a value (see _where)."""
@@ -786,6 +790,12 @@ def _where(anchors: dict[int, dict[int, PathKey]], src: Src) -> tuple[int | None
     return best if best is not None else doc.where(src.path)
 
 
+def _place(anchors: dict[int, dict[int, PathKey]], src: Src) -> Location | None:
+    """Where a value stands in its file (see _where); None when not known."""
+    line, column = _where(anchors, src)
+    return None if line is None else Location(file=src.doc.file, line=line, column=column)
+
+
 def _object_paths(doc: Document) -> dict[int, PathKey]:
     """The first path of every mapping and list of a document: a merge key shares the
     anchor's objects, so this finds where a merged value is written."""
@@ -832,6 +842,7 @@ def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
             "variables without a value here took the file's defaults: "
             + ", ".join(sorted(loader.defaults))
         )
+    builder.places = loader.places()
     try:
         loaded = builder.finish(kind)
     except InputError as exc:
