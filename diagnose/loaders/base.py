@@ -206,7 +206,10 @@ class Builder:
     def __init__(self, file: str, doc: Document | None = None) -> None:
         self.file = file
         self.doc = doc
-        self.data: dict[str, Any] = {}
+        self.data: dict[str, Any] = {}  # built by set() and append() only
+        # path -> the list append() fills: found once, not by walking the path each time
+        # (a loader appends every container and network); set() may replace one, so it clears
+        self._lists: dict[str, list[Any]] = {}
         self.places = Places()
         self.suppressions: list[Suppression] = []
         self.notes: list[str] = []
@@ -237,16 +240,20 @@ class Builder:
         """Set a value (creating the mappings on the way) and record its place."""
         parent, key = self._slot(path)
         parent[key] = value  # type: ignore[index]
+        self._lists.clear()
         self.place(path, at)
 
     def append(self, path: str, value: Any, at: PathKey | int | None = None) -> int:
         """Append to a list (created if needed); return the index of the new item."""
-        parent, key = self._slot(path)
-        assert isinstance(parent, dict)
-        items = parent.setdefault(key, [])  # type: ignore[arg-type]
+        items = self._lists.get(path)
+        if items is None:
+            parent, key = self._slot(path)
+            assert isinstance(parent, dict)
+            items = self._lists[path] = parent.setdefault(key, [])  # type: ignore[arg-type]
         items.append(value)
         index = len(items) - 1
-        self.place(f"{path}[{index}]", at)
+        if at is not None:
+            self.place(f"{path}[{index}]", at)
         return index
 
     def finish(self, kind: str, *, files: tuple[str, ...] | None = None) -> Loaded:
