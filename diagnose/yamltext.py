@@ -248,7 +248,7 @@ def decode(raw: bytes, name: str) -> str:
 
 
 MAX_NODES = 200_000
-_SCALAR = yaml.ScalarNode
+_SCALAR, _SEQUENCE = yaml.ScalarNode, yaml.SequenceNode
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -380,11 +380,11 @@ class _Reader:
             mark = node.start_mark
             self.lines[path] = (mark.line + 1, mark.column + 1)
         self.sizes[key] = 1  # a recursive alias counts once
-        if isinstance(node, yaml.ScalarNode):
+        if node.__class__ is _SCALAR:
             return self.scalar(node)
         size = 1
         built = self.built
-        if isinstance(node, yaml.SequenceNode):
+        if node.__class__ is _SEQUENCE:
             if node.tag != _SEQ:
                 raise _NotPlain
             items: list[Any] = []
@@ -407,16 +407,14 @@ class _Reader:
             raise _NotPlain
         out: dict[str, Any] = {}
         built[node] = out
-        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             name = key_node.value
             if key_node.tag != _STR or name == "<<":
                 raise _NotPlain
-            mark = key_node.start_mark
-            if name in seen:
-                raise _duplicate(key_node, seen[name], self.file)
-            seen[name] = mark.line + 1
             at = (*path, name)
+            if name in out:  # the first one's line is where its key was located
+                raise _duplicate(key_node, self.lines[at][0], self.file)
+            mark = key_node.start_mark
             self.lines[at] = (mark.line + 1, mark.column + 1)
             if value_node.__class__ is _SCALAR:  # as in a sequence; located at its key
                 size += 2

@@ -344,6 +344,11 @@ SCALARS = ("image", "container_name", "hostname", "network_mode", "net")
 LISTS = ("ports", "expose", "dns", "extra_hosts", "links", "external_links", "profiles")
 NETWORKS = "networks"
 KEYS = (*SCALARS, *LISTS, NETWORKS)
+_KEY_ORDER = {key: i for i, key in enumerate(KEYS)}
+# The lists of a container whose own place is recorded, in this order.
+_LIST_ORDER = {
+    key: i for i, key in enumerate(("ports", "expose", "dns", "profiles", "extra_hosts", "links"))
+}
 
 # Compose spec top-level keys (https://docs.docker.com/reference/compose-file/); x-* too.
 TOP_KEYS = frozenset(
@@ -443,6 +448,8 @@ class _Loader:
     def text(self, val: Val, what: str = "value") -> str | None:
         """The interpolated text of a scalar, or None (noted) when a variable has no value."""
         value = val.value
+        if value.__class__ is str and "$" not in value:  # most values: plain text
+            return value
         if isinstance(value, Tagged):
             value = value.value
         if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
@@ -571,9 +578,8 @@ class _Loader:
         """The network settings a service states itself: key -> (value, mode); mode is
         merge, override (`!override`) or reset (`!reset`)."""
         out: dict[str, tuple[Any, str]] = {}
-        for key in KEYS:
-            if key not in raw:
-                continue
+        # The keys it states, in KEYS' order: a service states a few of the thirteen.
+        for key in sorted(raw.keys() & _KEY_ORDER.keys(), key=_KEY_ORDER.__getitem__):
             value = raw[key]
             at = _src((src.doc, (*src.path, key)))
             mode = "merge"
@@ -1156,9 +1162,9 @@ class _Build:
                 ct["extra_hosts"].append(text)
                 ld.place(f"{base}.extra_hosts[{len(ct['extra_hosts']) - 1}]", val.src)
         self.links(ct, base, name, fields)
-        for key in ("ports", "expose", "dns", "profiles", "extra_hosts", "links"):
+        for key in sorted(ct.keys() & _LIST_ORDER.keys(), key=_LIST_ORDER.__getitem__):
             vals = fields.get(key)
-            if key in ct and isinstance(vals, list) and vals:
+            if isinstance(vals, list) and vals:
                 # the list itself: where the key of its first entry stands
                 src = vals[0].src
                 if key in src.path:
