@@ -123,6 +123,12 @@ class _Builder:
         # Where in the Setup the facts being added come from ("docker.containers[0].ports[1]"):
         # a finding points back to the file and line of what it is about.
         self.src: str | None = None
+        # The Docker facts the relations read, kept as they are added (not found by kind in
+        # every fact once per relation).
+        self.dnets: list[Fact] = []
+        self.containers: list[Fact] = []
+        self.attaches: list[Fact] = []
+        self.host_ports: list[Fact] = []  # publish facts with a host port
 
     def _site(self, site: _Site) -> None:
         site.src = self.src
@@ -486,7 +492,7 @@ class _Builder:
         self.src = "docker.daemon" if daemon is not None else None
         if "bridge" not in declared:
             subnet = bip_subnet or DOCKER0_SUBNET
-            self.add(
+            dnet = self.add(
                 "dnet",
                 name="bridge",
                 driver="bridge",
@@ -497,13 +503,14 @@ class _Builder:
                 subnet_default=True if not bip_subnet else None,
                 declared=False,
             )
+            self.dnets.append(dnet)
             self._site(_Site("dnet", "bridge", subnet))
             self.addresses.setdefault(bip_address or DOCKER0_GATEWAY, ("host", "host"))
         for i, net in enumerate(docker.networks or []):
             self.src = f"docker.networks[{i}]"
             default = net.name == "bridge"
             net_subnet = net.subnet or (bip_subnet or DOCKER0_SUBNET if default else None)
-            self.add(
+            dnet = self.add(
                 "dnet",
                 name=net.name,
                 # An external network's driver is not in the file: unknown, not bridge.
@@ -519,6 +526,7 @@ class _Builder:
                 external=net.external,
                 declared=True,
             )
+            self.dnets.append(dnet)
             # A network's gateway address is the host's own address on that bridge.
             if net.gateway:
                 self.addresses.setdefault(net.gateway, ("host", "host"))
@@ -537,7 +545,7 @@ class _Builder:
             for name in self._container(container):
                 if name not in attached:
                     attached.add(name)
-                    self.add(
+                    dnet = self.add(
                         "dnet",
                         name=name,
                         driver="bridge",
@@ -545,6 +553,7 @@ class _Builder:
                         bridge=USER_BRIDGE,
                         declared=False,
                     )
+                    self.dnets.append(dnet)
         self.src = None  # relations below belong to no single entry
         self._pools(docker)
         self._port_clashes(docker.containers or [])
@@ -556,12 +565,9 @@ class _Builder:
         """Mark containers that share none of their networks with another container (computed
         here: comparing every pair of a network's members in the engine would be quadratic)."""
         members: dict[str, set[str]] = {}
-        containers = []
-        for fact in self.facts:
-            if fact["kind"] == "attach":
-                members.setdefault(fact["network"], set()).add(fact["container"])
-            elif fact["kind"] == "container":
-                containers.append(fact)
+        for fact in self.attaches:
+            members.setdefault(fact["network"], set()).add(fact["container"])
+        containers = self.containers
         for fact in containers:  # no mode given: the default bridge (DM001 derives it)
             if "mode" not in fact and not fact.get("mode_unknown"):
                 members.setdefault("bridge", set()).add(fact["name"])
@@ -579,17 +585,11 @@ class _Builder:
 
     def _ips_outside_subnets(self) -> None:
         """A container address (ip, ipv4_address) outside its network's known subnet."""
-        nets = {f["name"]: f for f in self.facts if f["kind"] == "dnet" and "subnet" in f}
-        checks = [
-            (f["container"], f["network"], f["ip"])
-            for f in self.facts
-            if f["kind"] == "attach" and "ip" in f
-        ]
+        nets = {f["name"]: f for f in self.dnets if "subnet" in f}
+        checks = [(f["container"], f["network"], f["ip"]) for f in self.attaches if "ip" in f]
         # A container with no mode is on the default bridge (DM001 derives its attach fact).
         checks += [
-            (f["name"], "bridge", f["ip"])
-            for f in self.facts
-            if f["kind"] == "container" and "mode" not in f and "ip" in f
+            (f["name"], "bridge", f["ip"]) for f in self.containers if "mode" not in f and "ip" in f
         ]
         for container, network, ip in checks:
             net = nets.get(network)
@@ -607,7 +607,7 @@ class _Builder:
     def _namespace_loops(self) -> None:
         """Mark container:/service: modes that name the container itself or go round in a
         circle (a -> b -> a): there is no namespace to join (a rule cannot see a chain)."""
-        targets = {f["name"]: f for f in self.facts if f["kind"] == "container"}
+        targets = {f["name"]: f for f in self.containers}
         for fact in targets.values():
             if fact.get("mode") != "container":
                 continue
@@ -661,7 +661,7 @@ class _Builder:
             ip = att_ips.get(name) or only_ip
             at = where.get(name)
             self.src = f"{base}.networks[{at}]" if base and at is not None else base
-            self.add("attach", container=ct.name, network=name, ip=ip)
+            self.attaches.append(self.add("attach", container=ct.name, network=name, ip=ip))
             if ip:
                 ips.append(ip)
             self._dns_names(ct.name, name, aliases.get(name, ()))
@@ -671,7 +671,7 @@ class _Builder:
             self.addresses.setdefault(ip, ("container", ct.name))
         self.src = base
         extra_hosts = ct.extra_hosts or []
-        self.add(
+        fact = self.add(
             "container",
             name=ct.name,
             image=ct.image,
@@ -695,6 +695,7 @@ class _Builder:
                 any(ipaddress.ip_address(d).is_loopback for d in ct.dns) if ct.dns else None
             ),
         )
+        self.containers.append(fact)
         if mode is None:
             self._dns_names(ct.name, "bridge", aliases.get("bridge", ()))  # implicit (DM001)
         for text in ct.links or []:
@@ -732,7 +733,7 @@ class _Builder:
                 self.add("publish_range", container=ct.name, spec=spec, limit=MAX_EXPANDED_PORTS)
             for host_port, container_port in pairs:
                 expanded += 1
-                self.add(
+                fact = self.add(
                     "publish",
                     container=ct.name,
                     host_ip=host_ip,
@@ -746,6 +747,8 @@ class _Builder:
                     proto=protocol,
                     spec=spec,
                 )
+                if host_port is not None:
+                    self.host_ports.append(fact)
         for j, text in enumerate(ct.expose or []):
             self.src = f"{base}.expose[{j}]" if base else None
             body, _, proto = text.partition("/")
@@ -800,9 +803,8 @@ class _Builder:
 
     def _port_clashes(self, containers: list[Container]) -> None:
         by_port: dict[tuple[int, str], list[Fact]] = {}
-        for fact in self.facts:
-            if fact["kind"] == "publish" and "host_port" in fact:
-                by_port.setdefault((fact["host_port"], fact["proto"]), []).append(fact)
+        for fact in self.host_ports:
+            by_port.setdefault((fact["host_port"], fact["proto"]), []).append(fact)
         # A port with one publisher clashes with nobody: only the others are sorted and compared.
         shared = sorted(item for item in by_port.items() if len(item[1]) > 1)
         if not shared:
