@@ -81,15 +81,16 @@ _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
 # Without path resolvers (netwhy adds none) a node that is not a plain scalar takes its kind's
 # default tag: said here, not found by PyYAML's general resolve (a call for every node).
 _DEFAULT_TAGS = {yaml.ScalarNode: _STR, yaml.SequenceNode: _SEQ, yaml.MappingNode: _MAP}
+_SCALAR_NODE = yaml.ScalarNode
 
 
 def _resolve(loader: Any, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
-    if kind is not yaml.ScalarNode or not implicit[0]:
+    if kind is not _SCALAR_NODE or not implicit[0]:
         return _DEFAULT_TAGS[kind]
-    if len(value) > _PLAIN_TAG_LENGTH:
-        return _base_resolve(loader, kind, value, implicit)
-    tag = _PLAIN_TAGS.get(value)
+    tag = _PLAIN_TAGS.get(value)  # only short texts are there
     if tag is None:
+        if len(value) > _PLAIN_TAG_LENGTH:
+            return _base_resolve(loader, kind, value, implicit)
         tag = _base_resolve(loader, kind, value, implicit)
         if len(_PLAIN_TAGS) >= _PLAIN_TAGS_AT_MOST:
             _PLAIN_TAGS.clear()
@@ -376,9 +377,10 @@ class _Reader:
         key = id(node)
         if key in self.sizes:  # an alias: located and counted where its anchor stands
             return self.built[node]
-        if path not in self.lines:  # a mapping's value already stands where its key does
+        lines = self.lines
+        if path not in lines:  # a mapping's value already stands where its key does
             mark = node.start_mark
-            self.lines[path] = (mark.line + 1, mark.column + 1)
+            lines[path] = (mark.line + 1, mark.column + 1)
         self.sizes[key] = 1  # a recursive alias counts once
         if node.__class__ is _SCALAR:
             return self.scalar(node)
@@ -396,8 +398,13 @@ class _Reader:
                         items.append(built[item])
                         continue
                     mark = item.start_mark
-                    self.lines[(*path, i)] = (mark.line + 1, mark.column + 1)
-                    items.append(self.scalar(item))
+                    lines[(*path, i)] = (mark.line + 1, mark.column + 1)
+                    # text (most scalars) as scalar() reads it, without the call
+                    if item.tag == _STR:
+                        items.append(item.value)
+                        built[item] = item.value
+                    else:
+                        items.append(self.scalar(item))
                     continue
                 items.append(self.read(item, (*path, i)))
                 size += self.sizes[id(item)]
@@ -413,12 +420,17 @@ class _Reader:
                 raise _NotPlain
             at = (*path, name)
             if name in out:  # the first one's line is where its key was located
-                raise _duplicate(key_node, self.lines[at][0], self.file)
+                raise _duplicate(key_node, lines[at][0], self.file)
             mark = key_node.start_mark
-            self.lines[at] = (mark.line + 1, mark.column + 1)
+            lines[at] = (mark.line + 1, mark.column + 1)
             if value_node.__class__ is _SCALAR:  # as in a sequence; located at its key
                 size += 2
-                out[name] = built[value_node] if value_node in built else self.scalar(value_node)
+                if value_node in built:
+                    out[name] = built[value_node]
+                elif value_node.tag == _STR:
+                    out[name] = built[value_node] = value_node.value
+                else:
+                    out[name] = self.scalar(value_node)
                 continue
             out[name] = self.read(value_node, at)
             size += self.sizes[id(value_node)] + 1
