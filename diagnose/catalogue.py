@@ -245,8 +245,9 @@ def _compare(field_name: str, op: str, value: Any) -> dict[str, Any]:
     return {op: {field_name: operand}}
 
 
-# Fields the engine gives a meaning of its own: `id` is durable's fact identity, `sid` its
-# session; `_n` (a fact's number in its run) and `_salt` are added by netwhy's engine.
+# Fields the engine gives a meaning of its own: `id` is durable's fact identity (netwhy's
+# engine sets it to a fact's number in its run), `sid` its session; `_n` and `_salt` are
+# kept for netwhy's engine.
 RESERVED_FIELDS = frozenset({"id", "sid", "_n", "_salt"})
 
 

@@ -36,6 +36,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import sys
 import threading
 from collections import OrderedDict
@@ -62,6 +63,8 @@ KEEP_RULES = 600
 COMPILE_AT = 200
 MET = 4096
 _OPEN = "__open"
+_OPEN_ID = "open"  # the id of the opening fact (the others are numbered from 0)
+_SALTED = re.compile(r"[0-9]+~[0-9]+")  # the id of a fact sent again (see Engine._assert_one)
 # The first item of what durable's assert returns (see durable.engine.Ruleset._handle_result).
 _NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3
 Fact = dict[str, Any]
@@ -118,9 +121,11 @@ class Run:
 
     def original(self, seen: Fact) -> Fact:
         """The stored fact the C engine handed back (as parsed from its JSON)."""
-        number = seen.get("_n")
+        number = seen.get("id")
+        if isinstance(number, str) and _SALTED.fullmatch(number):  # sent again, salted
+            number = int(number.partition("~")[0])
         stored = None
-        if isinstance(number, int) and 0 <= number < len(self.stored):
+        if type(number) is int and 0 <= number < len(self.stored):
             stored = self.stored[number]
         if stored is None or stored["kind"] != seen["kind"]:  # not one of this run's facts
             raise EngineError(f"the rule engine matched a fact this run did not give it: {seen}")
@@ -161,7 +166,7 @@ def _matched(run: Run, pieces: list[str], alias: str) -> dict[str, Fact] | None:
     """The facts of a firing by alias, read from durable's message without parsing it.
 
     The message is '{"<rule>":{"<alias>":<text>,"<alias>":<text>}}', each text exactly as
-    this run sent it, its number first; `pieces` is the message split before each number,
+    this run sent it, its id (its number) first; `pieces` is the message split before each number,
     `alias` the first alias. The facts of "phase" aliases (negation guards) are left out.
     None if the message is not so (it is then parsed whole): every text is compared in full.
     """
@@ -176,7 +181,7 @@ def _matched(run: Run, pieces: list[str], alias: str) -> dict[str, Fact] | None:
         else:
             body, following = rest[:-2], rest[-2:]
         number = int(digits) if digits.isdecimal() else len(texts)
-        if number >= len(texts) or texts[number] != f'{{"_n":{digits},{body}':
+        if number >= len(texts) or texts[number] != f'{{"id":{digits},{body}':
             return None
         if not alias.isidentifier():
             return None
@@ -420,7 +425,7 @@ class Engine:
             wanted = run.rules
             while message:
                 # Split before each fact's number; the first piece is '{"<rule>":{"<alias>'.
-                pieces = message.split('":{"_n":')
+                pieces = message.split('":{"id":')
                 head, _, alias = pieces[0].partition('":{"')
                 name = head[2:] if head.startswith('{"') else ""
                 act = acts.get(name)
@@ -488,14 +493,19 @@ class Engine:
     ) -> int | None:
         """Hand one fact to the C engine (with its number in the run, if it has one); return
         the session's state handle."""
-        # The canonical text is already JSON: hand it to the C engine with the fact's number
-        # and the sid added, rather than letting durable's Python layer dump the dict again.
-        # The number comes first: firings hand back each fact's text as sent (see _matched).
+        # The canonical text is already JSON: hand it to the C engine with an id and the sid
+        # added, rather than letting durable's Python layer dump the dict again.
+        # The id is the fact's number in the run, and comes first: firings hand back each
+        # fact's text as sent (see _matched). Given an id, durable does not hash the whole
+        # text to make one (7% of the engine's instructions went to that).
         plain = canonical(fact) if key is None else key
-        body = plain[:-1] if number is None else f'{{"_n":{number},{plain[1:-1]}'
-        text = body + c.tail
-        # Distinct facts can share durable's 32-bit identity hash (its issue #376) and be
-        # refused as duplicates; a salt field no pattern reads gives them another hash.
+        name = _OPEN_ID if number is None else number
+        ident = f'"{name}"' if number is None else name
+        fields = plain[1:-1]
+        text = f'{{"id":{ident},{fields}{c.tail}'
+        # Ids differ in a session, but durable tells facts apart by a 32-bit hash of the id
+        # (the ids of numbers below 797,186 never share one): a fact refused as a duplicate
+        # is sent again under a salted id.
         salt = 0
         while True:
             try:
@@ -508,7 +518,7 @@ class Engine:
             if salt > 3:
                 run.errors.append(f"the engine refused fact {fact_id(fact)} as a duplicate")
                 return None
-            text = f'{body},"sid":"{c.sid}","_salt":{salt}}}'
+            text = f'{{"id":"{name}~{salt}",{fields}{c.tail}'
         code = result[0]
         if code == _NOT_HANDLED:  # no pattern can ever match it: durable keeps nothing
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -226,11 +227,15 @@ def test_a_fact_the_run_did_not_give_is_refused() -> None:
 
     run = Run()
     run.stored = [{"kind": "container", "name": "web"}]
-    assert run.original({"kind": "container", "name": "web", "_n": 0}) is run.stored[0]
+    assert run.original({"kind": "container", "name": "web", "id": 0}) is run.stored[0]
+    assert run.original({"kind": "container", "id": "0~2"}) is run.stored[0]  # salted
     for seen in (
-        {"kind": "publish", "_n": 0},  # another kind under that number: not this run's
-        {"kind": "container", "_n": 1},
-        {"kind": "container", "_n": -1},
+        {"kind": "publish", "id": 0},  # another kind under that number: not this run's
+        {"kind": "container", "id": 1},
+        {"kind": "container", "id": -1},
+        {"kind": "container", "id": "0"},
+        {"kind": "container", "id": "1~1"},
+        {"kind": "container", "id": True},
         {"kind": "container"},
     ):
         with pytest.raises(EngineError, match="did not give it"):
@@ -243,13 +248,13 @@ def test_a_firing_is_read_without_parsing_only_when_it_is_made_of_the_runs_texts
     run = Run()
     run.stored = [{"kind": "container", "name": "web"}, {"kind": "__phase", "level": 1}]
     run.texts = [
-        '{"_n":0,"kind":"container","name":"web","sid":"s1"}',
-        '{"_n":1,"kind":"__phase","level":1,"sid":"s1"}',
+        '{"id":0,"kind":"container","name":"web","sid":"s1"}',
+        '{"id":1,"kind":"__phase","level":1,"sid":"s1"}',
     ]
     ct, phase = run.texts
 
     def read(message: str) -> dict[str, Any] | None:
-        pieces = message.split('":{"_n":')
+        pieces = message.split('":{"id":')
         return _matched(run, pieces, pieces[0].partition('":{"')[2])
 
     assert read(f'{{"R":{{"ct":{ct},"phase":{phase}}}}}') == {"ct": run.stored[0]}
@@ -306,7 +311,7 @@ def test_a_fact_refused_as_a_duplicate_is_salted_until_it_is_taken(
     monkeypatch: pytest.MonkeyPatch, refusals: int
 ) -> None:
     # Distinct facts can share durable's 32-bit identity hash and be refused as already
-    # seen; the engine retries with a salt no pattern reads, and the diagnosis is unchanged.
+    # seen; the engine retries under a salted id, and the diagnosis is unchanged.
     import durable_rules_engine as native
 
     alone = _json(WEB)
@@ -322,7 +327,9 @@ def test_a_fact_refused_as_a_duplicate_is_salted_until_it_is_taken(
 
     monkeypatch.setattr(native, "assert_fact", collide)
     assert _json(WEB) == alone
-    assert [t.count('"_salt":') for t in sent] == [0] + [1] * refusals
+    assert [re.findall(r'^\{"id":"?[0-9]+(~[0-9]+)?"?,', t) for t in sent] == [[""]] + [
+        [f"~{n}"] for n in range(1, refusals + 1)
+    ]
 
 
 def test_a_fact_refused_every_time_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
