@@ -425,9 +425,7 @@ def _batch_check(path: str, options: CheckOptions) -> FileResult:
         # A batch reports findings (the result's own) and verdicts only: whatever else the
         # report holds a worker would pickle and the parent unpickle for nothing (with whole
         # reports, the parent spent as long on that as a worker on checking the file).
-        result.report = result.report.model_copy(
-            update={"facts": {}, "trace": [], "findings": [], "questions": []}
-        )
+        result.report = result.report.changed(facts={}, trace=[], findings=[], questions=[])
     return result
 
 

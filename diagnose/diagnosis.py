@@ -27,6 +27,7 @@ from diagnose.facts import build_facts
 from diagnose.model import Setup
 from diagnose.report import (
     DIAGRAM_KINDS,
+    SCHEMA_VERSION,
     Cause,
     Finding,
     FixOut,
@@ -35,9 +36,14 @@ from diagnose.report import (
     Report,
     TraceEntry,
     Verdict,
+    trusted,
 )
 
 UNKNOWN = "(unknown)"
+# The fields given when the models below are built (see diagnose.report.trusted).
+_FIX_FIELDS = frozenset(FixOut.model_fields)
+_FINDING_GIVEN = frozenset(Finding.model_fields) - {"location"}
+_REPORT_GIVEN = frozenset(Report.model_fields) - {"schema_version"}
 # The kinds of facts a report is made of (assemble reads no other): its findings, its
 # questions, and each symptom's path of hops. A run need not derive what leads to none.
 REPORT_KINDS = frozenset({"finding", "ask", "hop", "symptom"})
@@ -244,12 +250,16 @@ class _Assembler:
 
     def _fixes(self, rule: Rule, params: Mapping[str, Any]) -> list[FixOut]:
         return [
-            FixOut(
-                text=self.fill(fix.text, params),
-                command=self.fill(fix.command, params) if fix.command else None,
-                config=self.fill(fix.config, params) if fix.config else None,
-                persistent=fix.persistent,
-                risky=fix.risky,
+            trusted(
+                FixOut,
+                {
+                    "text": self.fill(fix.text, params),
+                    "command": self.fill(fix.command, params) if fix.command else None,
+                    "config": self.fill(fix.config, params) if fix.config else None,
+                    "persistent": fix.persistent,
+                    "risky": fix.risky,
+                },
+                _FIX_FIELDS,
             )
             for fix in self.cat.text(rule.id, self.lang).fixes
         ]
@@ -261,18 +271,21 @@ class _Assembler:
         firing = self.origin.get(self.run.key(fact))
         matched = sorted(self._id(f) for f in firing.matched.values()) if firing else []
         assert rule.severity is not None and rule.finding is not None
-        return Finding(
-            rule=rule.id,
-            name=rule.name,
-            severity=rule.severity,
-            title=self.fill(text.title, params),
-            explanation=self.fill(text.explanation or "", params),
-            fixes=self._fixes(rule, params),
-            claims=list(rule.claims),
-            at=fact.get("at"),
-            facts=matched,
-            source=self._source(rule, firing),
-        )
+        at = fact.get("at")
+        values = {
+            "rule": rule.id,
+            "name": rule.name,
+            "severity": rule.severity,
+            "title": self.fill(text.title, params),
+            "explanation": self.fill(text.explanation or "", params),
+            "fixes": self._fixes(rule, params),
+            "claims": list(rule.claims),
+            "at": None if at is None else dict(at),  # a copy, as validation makes
+            "facts": matched,
+            "source": self._source(rule, firing),
+            "location": None,  # not given: the caller locates findings in its input
+        }
+        return trusted(Finding, values, _FINDING_GIVEN)
 
     def fill(self, template: str, params: Mapping[str, Any]) -> str:
         # A finding fills its title, explanation and fixes from one params mapping: its
@@ -637,15 +650,17 @@ def assemble(
             raise EngineError("two facts of this run share an id")
     # Every part is a model built above or plain data of this run's own: validating the
     # report again would copy every fact (a tenth of the time of a report).
-    return Report.model_construct(
-        lang=lang,
-        source=source,
-        verdicts=verdicts,
-        findings=list(unique_findings.values()),
-        questions=sorted(questions.values(), key=lambda q: (q.id, q.text)),
-        trace=trace,
-        facts=facts,
-    )
+    values = {
+        "schema_version": SCHEMA_VERSION,  # not given: the default
+        "lang": lang,
+        "source": source,
+        "verdicts": verdicts,
+        "findings": list(unique_findings.values()),
+        "questions": sorted(questions.values(), key=lambda q: (q.id, q.text)),
+        "trace": trace,
+        "facts": facts,
+    }
+    return trusted(Report, values, _REPORT_GIVEN)
 
 
 def report_phrase(key: str, lang: str = "en", **params: Any) -> str:
