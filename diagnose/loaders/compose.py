@@ -345,6 +345,8 @@ LISTS = ("ports", "expose", "dns", "extra_hosts", "links", "external_links", "pr
 NETWORKS = "networks"
 KEYS = (*SCALARS, *LISTS, NETWORKS)
 _KEY_ORDER = {key: i for i, key in enumerate(KEYS)}
+_DEFINING = frozenset({"image", "build", "extends"})  # a service without them is a fragment
+_REFERRING = frozenset({"network_mode", "links", "depends_on"})  # keys naming other services
 # The lists of a container whose own place is recorded, in this order.
 _LIST_ORDER = {
     key: i for i, key in enumerate(("ports", "expose", "dns", "profiles", "extra_hosts", "links"))
@@ -741,7 +743,9 @@ def merge(base: dict[str, Any] | None, own: dict[str, tuple[Any, str]]) -> dict[
     """Compose's extends merge (compose-go override/merge.go): scalars are replaced; ports,
     expose, dns, extra_hosts, links and profiles are appended; networks merge by name;
     `!override` replaces and `!reset` removes."""
-    out: dict[str, Any] = dict(base or {})
+    if base is None:  # no extends: what the service states, as the loop below leaves it
+        return {key: value for key, (value, mode) in own.items() if mode != "reset"}
+    out: dict[str, Any] = dict(base)
     for key, (value, mode) in own.items():
         if mode == "reset":
             out.pop(key, None)
@@ -902,7 +906,7 @@ class _Build:
         self.fragments = {
             name
             for name, raw in self.services.items()
-            if isinstance(raw, dict) and not {"image", "build", "extends"} & set(raw)
+            if isinstance(raw, dict) and _DEFINING.isdisjoint(raw)
         }
         self.overlay = bool(self.fragments) or self.refers_outside()
         if self.overlay:
@@ -922,7 +926,7 @@ class _Build:
         """Whether a service names another one this file does not define (in network_mode,
         links or depends_on): the file is used together with another one."""
         for raw in self.services.values():
-            if not isinstance(raw, dict):
+            if not isinstance(raw, dict) or _REFERRING.isdisjoint(raw):
                 continue
             names: list[Any] = []
             mode = raw.get("network_mode")
@@ -1029,8 +1033,8 @@ class _Build:
                     entry.setdefault("external", False)
             i = self.b.append("docker.networks", entry)
             self.ld.place(f"docker.networks[{i}]", where)
-            for key in ("subnet", "gateway"):
-                src = entry.pop(f"_{key}_src", None)
+            for key, src_key in (("subnet", "_subnet_src"), ("gateway", "_gateway_src")):
+                src = entry.pop(src_key, None)
                 if src is not None:
                     self.ld.place(f"docker.networks[{i}].{key}", src)
 
