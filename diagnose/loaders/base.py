@@ -304,8 +304,12 @@ class LoadOptions:
 
     def for_file(self, regular: bool) -> LoadOptions:
         """These options for an input read from a file (regular or not): what
-        dataclasses.replace gives, which finds the fields anew for every file."""
-        return LoadOptions(**{**self.__dict__, "regular_file": regular})
+        dataclasses.replace gives, which finds the fields anew for every file. Built as a
+        copy of every field, not by __init__ (a frozen dataclass's sets each one through
+        object.__setattr__)."""
+        options = object.__new__(LoadOptions)
+        object.__setattr__(options, "__dict__", {**self.__dict__, "regular_file": regular})
+        return options
 
 
 Loader = Callable[[str, str, str, LoadOptions], Loaded]  # (text, file, kind, options)
