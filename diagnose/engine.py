@@ -460,7 +460,9 @@ class Engine:
                 continue
             act(run, matched)
 
-    def _assert(self, run: Run, c: _Compiled, facts: Iterable[Fact]) -> None:
+    def _assert(self, run: Run, c: _Compiled | None, facts: Iterable[Fact]) -> None:
+        """Keep the facts new to the run, and send those of kinds its rules read to the C
+        engine (none without a compiled ruleset `c`); then run the actions they made ready."""
         known, keys = run.facts, run.keys
         fresh = []
         for fact in facts:
@@ -474,18 +476,21 @@ class Engine:
                 fresh.append((key, fact))
         fresh.sort()  # by key: each key is there once, so the facts are never compared
         state = None
-        stored, texts, kinds = run.stored, run.texts, c.kinds
+        stored, texts = run.stored, run.texts
+        kinds = c.kinds if c is not None else frozenset()
         for key, fact in fresh:
             number = len(stored)
             stored.append(fact)
             texts.append("")
             if fact["kind"] in kinds:
+                assert c is not None
                 got = self._assert_one(run, c, fact, key, number)
                 if got is not None:
                     state = got
         # The actions of the whole batch run once it is in: the matches do not depend on
         # when actions run, and their derived facts wait in `pending` anyway.
         if state is not None:
+            assert c is not None
             self._dispatch(run, c, state)
 
     def _assert_one(
@@ -551,8 +556,11 @@ class Engine:
         with self._lock:
             if rules is None:
                 live = self.relevance.live(facts, goals)
-                c = self._ruleset_for(live, len(facts))
                 run = Run(rules=live)
+                if not live:  # no rule can fire: the run is its facts, and needs no session
+                    self._assert(run, None, facts)  # (a tenth of generated compose files)
+                    return run
+                c = self._ruleset_for(live, len(facts))
             else:
                 c = self._exactly(frozenset(rules))
                 run = Run()

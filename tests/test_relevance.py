@@ -392,9 +392,8 @@ def test_a_run_on_a_borrowed_ruleset_counts_only_its_own_rules(catalogue: Catalo
     from diagnose.diagnosis import effect
     from diagnose.engine import Engine
 
-    facts = build_facts(
-        load_setup({"docker": {"containers": [{"name": "web", "networks": ["front"]}]}})
-    )
+    web = {"name": "web", "networks": ["front"], "ports": ["127.0.0.1:8080:80"]}
+    facts = build_facts(load_setup({"docker": {"containers": [web]}}))
     eng = Engine(catalogue, effect)
     everything = eng.run(facts)  # the first run of a process compiles its own
     assert "DN042" in {f.rule for f in everything.firings}
@@ -405,3 +404,19 @@ def test_a_run_on_a_borrowed_ruleset_counts_only_its_own_rules(catalogue: Catalo
     assert "DN042" not in {f.rule for f in borrowed.firings}
     assert sorted(borrowed.firings) == sorted(own.firings)
     assert borrowed.facts == own.facts
+
+
+def test_a_run_no_rule_can_fire_in_opens_no_session(catalogue: Catalogue) -> None:
+    from diagnose.diagnosis import effect
+    from diagnose.engine import Engine
+
+    facts = build_facts(
+        load_setup({"docker": {"containers": [{"name": "web", "networks": ["front"]}]}})
+    )
+    eng = Engine(catalogue, effect)
+    assert eng.relevance.live(facts, REPORT_KINDS) == frozenset()
+    run = eng.run(facts, goals=REPORT_KINDS)
+    assert not eng._compiled and eng._whole is None and not run.firings
+    whole = eng.run(facts, rules=catalogue.rules)
+    assert run.stored == whole.stored[: len(run.stored)]  # the given facts come first
+    assert run.facts == {key: whole.facts[key] for key in run.facts}
