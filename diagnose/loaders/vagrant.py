@@ -85,6 +85,7 @@ _HEREDOC = re.compile(r"<<([-~]?)([\"'`]?)([A-Za-z_]\w*)\2")
 _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 _OP = re.compile("|".join(re.escape(op) for op in _OPS))  # longest first, as _OPS is sorted
 _OP_PREFIXES = frozenset(op[:2] for op in _OPS)
+_OP_SECONDS = frozenset(op[1] for op in _OPS)  # the second characters of longer operators
 # A quoted string that quoted would read as it is: no escape, new line or (in double quotes)
 # `#`, which may begin an interpolation.
 _PLAIN_STRING = re.compile(r""""[^"\\#\n]*"|'[^'\\\n]*'""")
@@ -167,28 +168,34 @@ class _Lexer:
         return tok
 
     def run(self) -> list[Tok]:
-        s, n = self.s, len(self.s)
+        # The loop keeps the position and line in locals (self.i and self.line are set only
+        # around the calls that read them) and reads the characters after a token from `s`,
+        # the text with two NULs after it: s[end] where a slice s[end : end + 1] would be
+        # needed at the end of the text costs a third as much. A NUL matches no test below.
+        text = self.s
+        n = len(text)
+        s = text + "\0\0"
         toks = self.toks
+        i, line = self.i, self.line
         line_start = True
         spaced = False
-        while self.i < n:
-            i = self.i
+        while i < n:
             c = s[i]
             if line_start:
                 line_start = False
                 # Tested on c first: most lines start with neither (a call less on each).
                 if (
                     c == "="
-                    and s.startswith("=begin", i)
-                    and s[i + 6 : i + 7] in ("", " ", "\t", "\n", "\r")
+                    and text.startswith("=begin", i)
+                    and text[i + 6 : i + 7] in ("", " ", "\t", "\n", "\r")
                 ):
-                    m = _BLOCK_END.search(s, i)
+                    m = _BLOCK_END.search(text, i)
                     if m is None:
-                        raise self.fail("`=begin` comment is never closed by `=end`", self.line)
-                    self.line += s.count("\n", i, m.end())
-                    self.i = m.end()
+                        raise self.fail("`=begin` comment is never closed by `=end`", line)
+                    line += text.count("\n", i, m.end())
+                    i = m.end()
                     continue
-                if c == "_" and s.startswith("__END__", i) and _DATA_END.match(s[i : i + 12]):
+                if c == "_" and text.startswith("__END__", i) and _DATA_END.match(text[i : i + 12]):
                     break
             if c in " \t\r\f\v":
                 # Blanks, then what follows them in the same turn (no new turn for each run).
@@ -196,87 +203,85 @@ class _Lexer:
                 # much as a few dozen tests).
                 spaced = True
                 i += 1
-                if i < n and s[i] in " \t\r\f\v":
+                if s[i] in " \t\r\f\v":
                     i = _BLANKS.match(s, i).end()  # type: ignore[union-attr]
-                self.i = i
                 if i >= n:
                     break
                 c = s[i]
-            if c == "\n":
-                # The commonest tokens (new lines, then plain operators) are made here, not in
-                # calls to token and add: a Vagrantfile has thousands. A new line's text is
-                # empty; it ends after the "\n".
-                toks.append(Tok("nl", "", self.line, i, i + 1, None, spaced))
-                self.i = i + 1
-                self.line += 1
-                line_start = True
-                spaced = False
-                if self.heredocs:
-                    self.skip_heredocs()
-                continue
-            if c == "\\" and s[i + 1 : i + 2] in ("\n", "\r"):
-                # A line continuation, "\\\n" or "\\\r\n"; a lone "\r" after it is a blank.
-                after = i + 2 if s[i + 1] == "\n" else i + 3 if s[i + 2 : i + 3] == "\n" else -1
-                if after < 0:
-                    self.i = i + 2
-                else:
-                    self.i = after
-                    self.line += 1
-                spaced = True
-                continue
-            if c == "#":
-                end = s.find("\n", self.i)
-                self.i = n if end < 0 else end
-                continue
             if c in _PLAIN_OP_START:  # none of the cases of token applies
-                end = i + 1
-                if s[i : i + 2] in _OP_PREFIXES:  # else no longer operator starts here
-                    m = _OP.match(s, i)
-                    end = m.end() if m else end
-                toks.append(Tok("op", s[i:end], self.line, i, end, None, spaced))
-                self.i = end
+                # An operator of one character unless the next one may continue it (a set
+                # test on one character: a slice of two costs more).
+                if s[i + 1] in _OP_SECONDS and s[i : i + 2] in _OP_PREFIXES:
+                    end = _OP.match(s, i).end()  # type: ignore[union-attr]
+                    toks.append(Tok("op", s[i:end], line, i, end, None, spaced))
+                    i = end
+                else:
+                    toks.append(Tok("op", c, line, i, i + 1, None, spaced))
+                    i += 1
             elif c.isalpha() or c == "_":
                 # A name (an identifier, keyword or constant; `name:` is a label), made here
                 # and not in a call of its own: after operators, the commonest token.
-                m = _IDENT.match(s, i)
-                end = m.end()  # type: ignore[union-attr]
-                if s[end : end + 1] in ("?", "!") and s[end + 1 : end + 2] != "=":
+                end = _IDENT.match(s, i).end()  # type: ignore[union-attr]
+                if s[end] in "?!" and s[end + 1] != "=":
                     end += 1
                 word = s[i:end]
-                if s[end : end + 1] == ":" and s[end + 1 : end + 2] != ":":
+                if s[end] == ":" and s[end + 1] != ":":
                     end += 1
-                    toks.append(Tok("label", s[i:end], self.line, i, end, word, spaced))
+                    toks.append(Tok("label", s[i:end], line, i, end, word, spaced))
                 elif word in _KEYWORDS and not (
                     toks and toks[-1].kind == "op" and toks[-1].text in (".", "&.", "::")
                 ):
-                    toks.append(Tok("kw", word, self.line, i, end, word, spaced))
+                    toks.append(Tok("kw", word, line, i, end, word, spaced))
                 else:
                     kind = "const" if word[0].isupper() else "ident"
-                    toks.append(Tok(kind, word, self.line, i, end, word, spaced))
-                self.i = end
+                    toks.append(Tok(kind, word, line, i, end, word, spaced))
+                i = end
+            elif c == "\n":
+                # The commonest tokens (new lines, then plain operators) are made here, not in
+                # calls to token and add: a Vagrantfile has thousands. A new line's text is
+                # empty; it ends after the "\n".
+                toks.append(Tok("nl", "", line, i, i + 1, None, spaced))
+                i += 1
+                line += 1
+                line_start = True
+                if self.heredocs:
+                    self.i, self.line = i, line
+                    self.skip_heredocs()
+                    i, line = self.i, self.line
+            elif c == "#":
+                end = s.find("\n", i, n)
+                i = n if end < 0 else end
+                continue
             elif (c == '"' or c == "'") and (m := _PLAIN_STRING.match(s, i)):
                 # A string with nothing to read inside (escapes, interpolation, new lines):
                 # made here in one match, not by token, quoted and add.
                 end = m.end()
-                if s[end : end + 1] == ":" and s[end + 1 : end + 2] != ":":  # "key": label
+                if s[end] == ":" and s[end + 1] != ":":  # "key": a label
                     toks.append(
-                        Tok(
-                            "label",
-                            s[i : end + 1],
-                            self.line,
-                            i,
-                            end + 1,
-                            s[i + 1 : end - 1],
-                            spaced,
-                        )
+                        Tok("label", s[i : end + 1], line, i, end + 1, s[i + 1 : end - 1], spaced)
                     )
                     end += 1
                 else:
-                    toks.append(Tok("str", s[i:end], self.line, i, end, s[i + 1 : end - 1], spaced))
-                self.i = end
+                    toks.append(Tok("str", s[i:end], line, i, end, s[i + 1 : end - 1], spaced))
+                i = end
+            elif c == "\\" and s[i + 1] in "\n\r":
+                # A line continuation, "\\\n" or "\\\r\n"; a lone "\r" after it is a blank.
+                if s[i + 1] == "\n":
+                    i += 2
+                    line += 1
+                elif s[i + 2] == "\n":
+                    i += 3
+                    line += 1
+                else:
+                    i += 2
+                spaced = True
+                continue
             else:
+                self.i, self.line = i, line
                 self.token(c, spaced)
+                i, line = self.i, self.line
             spaced = False
+        self.i, self.line = i, line
         if self.heredocs:
             name, _, line = self.heredocs[0]
             raise self.fail(f"heredoc <<{name} is never closed", line)
