@@ -103,13 +103,16 @@ _PLAIN_OP_START = frozenset(".,()[]{}|=+-*&!?;>^~")
 
 @dataclass(slots=True)  # a Vagrantfile makes hundreds
 class Tok:
-    kind: str  # str sym num ident const label kw op var other list nl
+    kind: str  # str sym num ident const label kw op var other list
     text: str
     line: int
     start: int
     end: int
     value: Any = None  # the literal value of str/sym/num/list; None when not a literal
     spaced: bool = False  # whitespace before it
+    # A new line before it (not a `\` continued one): new lines are not tokens, as a
+    # Vagrantfile has thousands and only the statements read where they are.
+    newline: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class _Lexer:
         self.line = 1
         self.toks: list[Tok] = []
         self.heredocs: list[tuple[str, bool, int]] = []  # (id, indented end, line)
+        self.newline = False  # a new line since the last token (for token and add)
 
     def fail(self, message: str, line: int) -> InputError:
         return InputError(message, file=self.file, line=line)
@@ -152,7 +156,7 @@ class _Lexer:
     def value_start(self, spaced: bool) -> bool:
         """Whether a value may start here (so `/` opens a regex, `%w` a literal ...)."""
         p = self.prev()
-        if p is None or p.kind in ("nl", "label"):
+        if p is None or self.newline or p.kind == "label":
             return True
         if p.kind == "op":
             return p.text not in (")", "]", "}")
@@ -163,7 +167,7 @@ class _Lexer:
         return p.kind == "ident" and spaced and nxt not in (" ", "=", "")
 
     def add(self, kind: str, start: int, line: int, spaced: bool, value: Any = None) -> Tok:
-        tok = Tok(kind, self.s[start : self.i], line, start, self.i, value, spaced)
+        tok = Tok(kind, self.s[start : self.i], line, start, self.i, value, spaced, self.newline)
         self.toks.append(tok)
         return tok
 
@@ -179,6 +183,7 @@ class _Lexer:
         i, line = self.i, self.line
         line_start = True
         spaced = False
+        newline = False
         while i < n:
             c = s[i]
             if line_start:
@@ -213,10 +218,10 @@ class _Lexer:
                 # test on one character: a slice of two costs more).
                 if s[i + 1] in _OP_SECONDS and s[i : i + 2] in _OP_PREFIXES:
                     end = _OP.match(s, i).end()  # type: ignore[union-attr]
-                    toks.append(Tok("op", s[i:end], line, i, end, None, spaced))
+                    toks.append(Tok("op", s[i:end], line, i, end, None, spaced, newline))
                     i = end
                 else:
-                    toks.append(Tok("op", c, line, i, i + 1, None, spaced))
+                    toks.append(Tok("op", c, line, i, i + 1, None, spaced, newline))
                     i += 1
             elif c.isalpha() or c == "_":
                 # A name (an identifier, keyword or constant; `name:` is a label), made here
@@ -227,27 +232,29 @@ class _Lexer:
                 word = s[i:end]
                 if s[end] == ":" and s[end + 1] != ":":
                     end += 1
-                    toks.append(Tok("label", s[i:end], line, i, end, word, spaced))
+                    toks.append(Tok("label", s[i:end], line, i, end, word, spaced, newline))
                 elif word in _KEYWORDS and not (
-                    toks and toks[-1].kind == "op" and toks[-1].text in (".", "&.", "::")
+                    toks
+                    and not newline
+                    and toks[-1].kind == "op"
+                    and toks[-1].text in (".", "&.", "::")
                 ):
-                    toks.append(Tok("kw", word, line, i, end, word, spaced))
+                    toks.append(Tok("kw", word, line, i, end, word, spaced, newline))
                 else:
                     kind = "const" if word[0].isupper() else "ident"
-                    toks.append(Tok(kind, word, line, i, end, word, spaced))
+                    toks.append(Tok(kind, word, line, i, end, word, spaced, newline))
                 i = end
             elif c == "\n":
-                # The commonest tokens (new lines, then plain operators) are made here, not in
-                # calls to token and add: a Vagrantfile has thousands. A new line's text is
-                # empty; it ends after the "\n".
-                toks.append(Tok("nl", "", line, i, i + 1, None, spaced))
                 i += 1
                 line += 1
                 line_start = True
+                newline = True
+                spaced = False
                 if self.heredocs:
                     self.i, self.line = i, line
                     self.skip_heredocs()
                     i, line = self.i, self.line
+                continue
             elif c == "#":
                 end = s.find("\n", i, n)
                 i = n if end < 0 else end
@@ -258,11 +265,22 @@ class _Lexer:
                 end = m.end()
                 if s[end] == ":" and s[end + 1] != ":":  # "key": a label
                     toks.append(
-                        Tok("label", s[i : end + 1], line, i, end + 1, s[i + 1 : end - 1], spaced)
+                        Tok(
+                            "label",
+                            s[i : end + 1],
+                            line,
+                            i,
+                            end + 1,
+                            s[i + 1 : end - 1],
+                            spaced,
+                            newline,
+                        )
                     )
                     end += 1
                 else:
-                    toks.append(Tok("str", s[i:end], line, i, end, s[i + 1 : end - 1], spaced))
+                    toks.append(
+                        Tok("str", s[i:end], line, i, end, s[i + 1 : end - 1], spaced, newline)
+                    )
                 i = end
             elif c == "\\" and s[i + 1] in "\n\r":
                 # A line continuation, "\\\n" or "\\\r\n"; a lone "\r" after it is a blank.
@@ -277,10 +295,11 @@ class _Lexer:
                 spaced = True
                 continue
             else:
-                self.i, self.line = i, line
+                self.i, self.line, self.newline = i, line, newline
                 self.token(c, spaced)
                 i, line = self.i, self.line
             spaced = False
+            newline = False
         self.i, self.line = i, line
         if self.heredocs:
             name, _, line = self.heredocs[0]
@@ -508,44 +527,43 @@ class Stmt:
 
 
 def _statements(toks: list[Tok], source: str) -> list[Stmt]:
-    """Group tokens into statements: a newline ends one unless brackets are open, the line
+    """Group tokens into statements: a new line ends one unless brackets are open, the line
     ends with an operator or a comma, or the next line starts with `.method`."""
     out: list[Stmt] = []
     cur: list[Tok] = []
     depth = 0
-    after = 0  # the first token after the run of new lines being read, once looked up
     keywords = False  # a token of cur is a keyword
-    for idx, t in enumerate(toks):
+    for t in toks:
         # Each token's kind and text read once: this loop sees every token of the file.
         kind = t.kind
+        if (
+            t.newline
+            and cur
+            and depth == 0
+            and not _continues(cur)
+            and not (kind == "op" and t.text in (".", "&."))
+        ):
+            out.append(Stmt(cur, source, keywords))
+            cur = []
+            keywords = False
         if kind == "op":
             text = t.text
             if text in "([{":
                 depth += 1
             elif text in ")]}":
                 depth = max(0, depth - 1)
-            if text != ";" or depth != 0:  # a `;` outside brackets ends a statement
+            if text != ";" or depth != 0:
                 cur.append(t)
                 continue
-        elif kind != "nl":
-            if kind == "kw":
-                keywords = True
-            cur.append(t)
+            # a `;` outside brackets ends a statement
+            if cur:
+                out.append(Stmt(cur, source, keywords))
+            cur = []
+            keywords = False
             continue
-        if kind == "nl" and cur:
-            if depth > 0 or _continues(cur):
-                continue
-            # A `.method` line next? Looked up once per run of new lines: looking past the
-            # blank lines from each of them took 5 s for 20,000 of them, 80 s for 80,000.
-            if after <= idx:
-                after = _after_lines(toks, idx)
-            if after < len(toks) and toks[after].kind == "op" and toks[after].text in (".", "&."):
-                continue
-        if cur:
-            out.append(Stmt(cur, source, keywords))
-        cur = []
-        depth = 0
-        keywords = False
+        if kind == "kw":
+            keywords = True
+        cur.append(t)
     if cur:
         out.append(Stmt(cur, source, keywords))
     return out
@@ -556,14 +574,6 @@ def _continues(cur: list[Tok]) -> bool:
     if last.kind == "op" and last.text in _CONTINUE:
         return True
     return last.kind == "kw" and last.text in ("and", "or", "not")
-
-
-def _after_lines(toks: list[Tok], idx: int) -> int:
-    """The index of the first token after toks[idx] that is not a new line (or len(toks))."""
-    j = idx + 1
-    while j < len(toks) and toks[j].kind == "nl":
-        j += 1
-    return j
 
 
 # ------------------------------------------------------------------------------- the model
