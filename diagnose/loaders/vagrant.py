@@ -610,7 +610,12 @@ class _Frame:
     line: int
     header: str
     binds: dict[str, tuple[Any, ...] | None] = field(default_factory=dict)
-    tally: Counter[str] = field(default_factory=Counter)
+    # what is not read inside it, by label; a dict, not a Counter: a Counter() costs a few
+    # Python calls, and a Vagrantfile opens hundreds of blocks
+    tally: dict[str, int] = field(default_factory=dict)
+
+    def count(self, label: str) -> None:
+        self.tally[label] = self.tally.get(label, 0) + 1
 
 
 _UNCERTAIN = frozenset({"cond", "loop", "def", "class"})
@@ -687,7 +692,7 @@ class _Reader:
                     break  # `end.each do ...`: the rest is a call on the block's value
             if not toks:
                 continue
-            frame = self.interpret(Stmt(toks, self.source))
+            frame = self.interpret(st if toks is st.toks else Stmt(toks, self.source))
             if st.keywords:  # no block opens or closes without one
                 self.block_events(toks, frame)
         if self.stack:
@@ -768,26 +773,19 @@ class _Reader:
         """Read one statement; return the frame its trailing `do` block opens, if any."""
         toks = st.toks
         header = self.source[toks[0].start : toks[-1].end]
+        vagrant = toks[0].kind == "const" and toks[0].text == "Vagrant"
         # Vagrant.configure("2") do |config|
-        if (
-            _is(toks, 0, "const", "Vagrant")
-            and _is(toks, 1, "op", ".")
-            and _is(toks, 2, "ident", "configure")
-        ):
+        if vagrant and _is(toks, 1, "op", ".") and _is(toks, 2, "ident", "configure"):
             params = _params_after_do(toks)
             unsure = self.uncertain()
             if unsure is not None:  # a configure block that may not run: nothing in it is sure
-                unsure.tally["Vagrant.configure block"] += 1
+                unsure.count("Vagrant.configure block")
                 self.conditional_configure = True
                 return _Frame("loop", st.line, header, {p: None for p in params})
             if self.configure_line is None:
                 self.configure_line = st.line
             return _Frame("configure", st.line, header, {p: ("root",) for p in params[:1]})
-        if (
-            _is(toks, 0, "const", "Vagrant")
-            and _is(toks, 1, "op", "::")
-            and _is(toks, 2, "const", "Config")
-        ):
+        if vagrant and _is(toks, 1, "op", "::") and _is(toks, 2, "const", "Config"):
             self.v1_line = self.v1_line or st.line
             return _Frame("v1", st.line, header, {p: None for p in _params_after_do(toks)})
         # Top-level `CONST = ...` is handled by collect_constants.
@@ -796,12 +794,16 @@ class _Reader:
         if call is None:
             provider_attr = _attr_call(toks)
         if call is None and provider_attr is None:
-            called = {
-                t.text
-                for i, t in enumerate(toks)
-                if t.kind == "ident" and i and toks[i - 1].text in (".", "&.")
-            }
-            hit = [m for m in ("network", "define", "provider") if m in called]
+            # Most statements name none of these methods: looked for in the text first (a
+            # test in C), then token by token.
+            hit = []
+            if "network" in header or "define" in header or "provider" in header:
+                called = {
+                    t.text
+                    for i, t in enumerate(toks)
+                    if t.kind == "ident" and i and toks[i - 1].text in (".", "&.")
+                }
+                hit = [m for m in ("network", "define", "provider") if m in called]
             if hit:
                 self.skip(st, _LABELS[hit[0]])
             elif self.hands_config_away(toks):
@@ -822,7 +824,7 @@ class _Reader:
             label = _LABELS[method]
             if unsure is not None or modifier is not None:
                 if unsure is not None:
-                    unsure.tally[label] += 1
+                    unsure.count(label)
                     if method == "define":
                         self.uncertain_defines += 1
                 else:
@@ -853,7 +855,7 @@ class _Reader:
             )
             if networking:
                 if unsure is not None:
-                    unsure.tally["provider setting"] += 1
+                    unsure.count("provider setting")
                 else:
                     self.notes.append(
                         f"line {st.line}: `{_short(header)}` is conditional: not read"
@@ -872,7 +874,7 @@ class _Reader:
     def skip(self, st: Stmt, label: str) -> None:
         unsure = self.uncertain()
         if unsure is not None:
-            unsure.tally[label] += 1
+            unsure.count(label)
         elif label == "method call given the configuration":
             self.notes.append(
                 f"line {st.line}: `{_short(st.text)}` hands the configuration to a method: "
@@ -883,6 +885,18 @@ class _Reader:
 
     def hands_config_away(self, toks: list[Tok]) -> bool:
         """`helper(config)`, `update_os(node.vm)`: a method gets the configuration."""
+        # Most statements name no block variable after their first token: looked for in the
+        # source first (a search in C), then token by token.
+        if len(toks) < 2:
+            return False
+        source, start, end = self.source, toks[1].start, toks[-1].end
+        if not any(
+            source.find(name, start, end) >= 0
+            for frame in self.stack
+            for name, bound in frame.binds.items()
+            if bound is not None
+        ):
+            return False
         for i, t in enumerate(toks):
             if t.kind != "ident" or (i and toks[i - 1].text in (".", "&.")):
                 continue
@@ -1050,7 +1064,14 @@ def _vm_call(toks: list[Tok]) -> tuple[str, str, list[list[Tok]], list[str]] | N
     """`VAR.vm.METHOD args [do |params|]` -> (VAR, METHOD, [arg tokens], params)."""
     if len(toks) < 4 or toks[0].kind != "ident":
         return None
-    if not (_is(toks, 1, "op", ".") and toks[2].text == "vm" and _is(toks, 3, "op", ".")):
+    first_dot, vm, second_dot = toks[1], toks[2], toks[3]
+    if not (
+        first_dot.kind == "op"
+        and first_dot.text == "."
+        and vm.text == "vm"
+        and second_dot.kind == "op"
+        and second_dot.text == "."
+    ):
         return None
     if len(toks) < 5 or toks[4].kind not in ("ident", "kw"):
         return None
@@ -1065,7 +1086,7 @@ def _vm_call(toks: list[Tok]) -> tuple[str, str, list[list[Tok]], list[str]] | N
 
 def _attr_call(toks: list[Tok]) -> tuple[str, str, list[Tok]] | None:
     """`VAR.customize [...]` or `VAR.attr = value` (provider settings)."""
-    if len(toks) < 4 or toks[0].kind != "ident" or not _is(toks, 1, "op", "."):
+    if len(toks) < 4 or toks[0].kind != "ident" or toks[1].kind != "op" or toks[1].text != ".":
         return None
     if toks[2].kind != "ident":
         return None
