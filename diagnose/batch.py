@@ -190,7 +190,9 @@ def _apply(
         if finding.rule in INPUT_RULES:
             result.findings.append(finding)
         elif config.wants(finding.rule, finding.location.file if finding.location else result.file):
-            hit = next((s for s in suppressions if _covers(s, finding)), None)
+            hit = None
+            if suppressions:  # most files have none: no search then
+                hit = next((s for s in suppressions if _covers(s, finding)), None)
             if hit is None:
                 result.findings.append(finding)
             else:
@@ -218,10 +220,10 @@ def _suppression_findings(
     """SP001 for a suppression without a reason, SP002 for each id it names that is no rule
     (ill-formed, or well-formed but not a rule netwhy has: ZZ999, a misspelt DN081), SP003
     for a comment meant as a suppression that netwhy cannot read."""
-    from diagnose.diagnosis import report_phrase
-
     if not suppressions:
         return []
+    from diagnose.diagnosis import report_phrase
+
     known = filterable_rules(rule_dirs)
     out = []
     for s in suppressions:
