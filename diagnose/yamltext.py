@@ -200,7 +200,7 @@ def read_file(path: str | Path) -> tuple[str, bool]:
             # A regular file is read whole (its size sizes the first read); a pipe or device
             # has no size to trust and is read in chunks up to the limit.
             regular = stat.S_ISREG(info.st_mode)
-            raw = _read_all(fd, info.st_size + 1 if regular else 1 << 16, regular)
+            raw = _read_all(fd, info.st_size + 1 if regular else 1 << 16)
         finally:
             os.close(fd)
     except IsADirectoryError:
@@ -216,12 +216,10 @@ def read_file(path: str | Path) -> tuple[str, bool]:
     return decode(raw, name), regular
 
 
-def _read_all(fd: int, first: int, regular: bool = False) -> bytes:
+def _read_all(fd: int, first: int) -> bytes:
     """What `fd` holds to its end, or the first MAX_BYTES + 1 bytes (then it is refused)."""
     chunk = os.read(fd, min(first, MAX_BYTES + 1))
-    if not chunk or (regular and len(chunk) < first):
-        # A regular file read short of what was asked is at its end: no read to find that out
-        # (a system call costs about as much as reading a small file).
+    if not chunk:
         return chunk
     chunks = [chunk]
     total = len(chunk)
