@@ -75,7 +75,7 @@ def detect(name: str, text: str, kind: str) -> bool:
 # ------------------------------------------------------------------------------- the shell
 
 
-@dataclass
+@dataclass(slots=True)
 class Word:
     """One shell word after quote removal; unknown parts stand as UNKNOWN."""
 
@@ -175,6 +175,8 @@ class _Lexer:
             if words:
                 cmd.line = words[0].line
                 self.commands.append(cmd)
+            elif not cmd.unterminated:
+                return  # nothing read since the last one (a blank or comment line): reused
             words = []
             cmd = Command(words, 0)
 
