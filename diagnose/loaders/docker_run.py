@@ -51,23 +51,39 @@ _ANYWHERE = re.compile(
     rf"(?m)(?:^|[\s;&|(`])(?:sudo[ \t]+(?:-\S+[ \t]+)*)?{_DOCKER}{_GLOBALS}{_VERB}"
 )
 _PROMPT = r"(?:(?:[\w.-]+@[\w.-]+(?::\S*)?[ \t]*)?[$#%]|PS [^>\n]*>|[A-Za-z]:\\[^>\n]*>|>)[ \t]+"
-_AT_LINE_START = re.compile(
-    rf"(?m)^[ \t]*(?:{_PROMPT})?(?:sudo[ \t]+(?:-\S+[ \t]+)*)?(?:[A-Za-z_]\w*=\S*[ \t]+)*"
+
+
+class _AtLineStart:
+    """A pattern searched for at the start of any line, as `(?m)^pattern` is. The anchor makes
+    the regex engine try every offset of the text; a newline before the pattern is a literal
+    it finds fast, and the text's own start is matched apart."""
+
+    def __init__(self, pattern: str) -> None:
+        self.first = re.compile(pattern, re.M)
+        self.later = re.compile("\n" + pattern, re.M)
+
+    def search(self, text: str) -> bool:
+        return self.first.match(text) is not None or self.later.search(text) is not None
+
+
+_AT_LINE_START = _AtLineStart(
+    rf"[ \t]*(?:{_PROMPT})?(?:sudo[ \t]+(?:-\S+[ \t]+)*)?(?:[A-Za-z_]\w*=\S*[ \t]+)*"
     rf"{_DOCKER}{_GLOBALS}{_VERB}[ \t]+\S"
 )
-_YAML_KEY = re.compile(r"(?m)^[A-Za-z_][\w.-]*:(?:[ \t]|$)")
+_YAML_KEY = _AtLineStart(r"[A-Za-z_][\w.-]*:(?:[ \t]|$)")
 
 
 def detect(name: str, text: str, kind: str) -> bool:
     """A README or script (by name) holding a `docker run`/`docker create` command; any other
     text whose lines start such commands and that is not JSON, YAML or XML."""
     base = PurePath(name).name
+    # Every pattern below needs the word `docker`: a text without it is not searched.
     if re.fullmatch(r"(?i)[\w.-]*\.(sh|bash|md|markdown)|README(\.\w+)?", base):
-        return bool(_ANYWHERE.search(text))
+        return "docker" in text and bool(_ANYWHERE.search(text))
     head = text.lstrip()[:5]
     if head.startswith(("{", "[", "<?xml", "<")):
         return False
-    if not _AT_LINE_START.search(text):
+    if "docker" not in text or not _AT_LINE_START.search(text):
         return False
     return not _YAML_KEY.search(text)
 
