@@ -259,8 +259,8 @@ class _Lexer:
         if plain is not None:
             stop = plain.end()
             if stop == end or s[stop] in _WORD_END:
-                text = s[i:stop]
-                out.append(Word(text, self.line_of(i), False, False, text))  # positional: faster
+                value = s[i:stop]
+                out.append(Word(value, self.line_of(i), False, False, value))  # positional: faster
                 return stop
         start = i
         text: list[str] = []
