@@ -256,3 +256,33 @@ def test_what_would_silently_merge_or_mislead_is_refused(
     assert err.field == field
     assert message in err.message
     assert err.line is not None
+
+
+def test_a_pattern_at_line_start_finds_what_the_multiline_anchor_finds() -> None:
+    # Content detection searches whole texts for keys at the start of a line; AtLineStart
+    # must find the same first match as `(?m)^pattern` (only faster).
+    import re
+
+    from diagnose.loaders.base import AtLineStart
+
+    patterns = [r'name="', r"services[ \t]*:[ \t]*(?:#.*)?$", r"\*(filter|nat)\s*$"]
+    texts = [
+        'name="vm"\nUUID="1"',
+        'x\nname="vm"',
+        'xname="vm"\n  name="a"',
+        "services:\n  web: {}\n",
+        "version: 3\nservices: # here\n",
+        "  services:\nservices:x\n",
+        "*filter\n:INPUT ACCEPT [0:0]\n",
+        "# *filter\n*nat \n",
+        "",
+        "\n\n",
+    ]
+    for pattern in patterns:
+        ours = AtLineStart(pattern)
+        for text in texts:
+            expected = re.search("(?m)^" + pattern, text)
+            found = ours.search(text)
+            assert (found is None) == (expected is None), (pattern, text)
+            if found is not None and expected is not None:
+                assert found.end() == expected.end(), (pattern, text)

@@ -29,6 +29,21 @@ _PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
 T = TypeVar("T")
 
 
+class AtLineStart:
+    """A pattern searched for at the start of any line, as `(?m)^pattern` is. The anchor makes
+    the regex engine try every offset of the text; a newline before the pattern is a literal
+    it finds fast, and the text's own start is matched apart (content detection runs such
+    searches over every text file not known by its name)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.first = re.compile(pattern, re.M)
+        self.later = re.compile("\n" + pattern, re.M)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The first match, as `(?m)^pattern` finds it (a later one starts at its newline)."""
+        return self.first.match(text) or self.later.search(text)
+
+
 def nearest(found: Mapping[str, T], path: str) -> T | None:
     """What `found` holds for the setup entry at `path`, or for its nearest parent."""
     parts = split_path(path)

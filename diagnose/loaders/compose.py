@@ -43,7 +43,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, ComposeNames, Loaded, LoadOptions, Places, split_path
+from diagnose.loaders.base import (
+    AtLineStart,
+    Builder,
+    ComposeNames,
+    Loaded,
+    LoadOptions,
+    Places,
+    split_path,
+)
 from diagnose.loaders.base import type_name as _type
 from diagnose.loading import field_path
 from diagnose.report import Location
@@ -51,7 +59,7 @@ from diagnose.yamltext import Document, PathKey, Tagged, parse, read_text
 
 # --------------------------------------------------------------------------------- detection
 
-_SERVICES_LINE = re.compile(r"^services[ \t]*:[ \t]*(?:#.*)?$", re.M)
+_SERVICES_LINE = AtLineStart(r"services[ \t]*:[ \t]*(?:#.*)?$")
 _SERVICE_KEY = (
     r"(?:image|build|ports|expose|network_mode|networks|extends|container_name|command|"
     r"environment|volumes|depends_on|restart|hostname|links|dns|extra_hosts|profiles|deploy|"

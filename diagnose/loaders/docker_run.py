@@ -36,7 +36,7 @@ from pathlib import PurePath
 from typing import Any
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, Loaded, LoadOptions
+from diagnose.loaders.base import AtLineStart, Builder, Loaded, LoadOptions
 from diagnose.ports import PortSyntaxError, parse_port_range, parse_publish, split_proto
 
 UNKNOWN = "\ufffc"  # stands in a word for a part whose value the text does not give
@@ -53,24 +53,11 @@ _ANYWHERE = re.compile(
 _PROMPT = r"(?:(?:[\w.-]+@[\w.-]+(?::\S*)?[ \t]*)?[$#%]|PS [^>\n]*>|[A-Za-z]:\\[^>\n]*>|>)[ \t]+"
 
 
-class _AtLineStart:
-    """A pattern searched for at the start of any line, as `(?m)^pattern` is. The anchor makes
-    the regex engine try every offset of the text; a newline before the pattern is a literal
-    it finds fast, and the text's own start is matched apart."""
-
-    def __init__(self, pattern: str) -> None:
-        self.first = re.compile(pattern, re.M)
-        self.later = re.compile("\n" + pattern, re.M)
-
-    def search(self, text: str) -> bool:
-        return self.first.match(text) is not None or self.later.search(text) is not None
-
-
-_AT_LINE_START = _AtLineStart(
+_AT_LINE_START = AtLineStart(
     rf"[ \t]*(?:{_PROMPT})?(?:sudo[ \t]+(?:-\S+[ \t]+)*)?(?:[A-Za-z_]\w*=\S*[ \t]+)*"
     rf"{_DOCKER}{_GLOBALS}{_VERB}[ \t]+\S"
 )
-_YAML_KEY = _AtLineStart(r"[A-Za-z_][\w.-]*:(?:[ \t]|$)")
+_YAML_KEY = AtLineStart(r"[A-Za-z_][\w.-]*:(?:[ \t]|$)")
 
 
 def detect(name: str, text: str, kind: str) -> bool:
@@ -83,9 +70,9 @@ def detect(name: str, text: str, kind: str) -> bool:
     head = text.lstrip()[:5]
     if head.startswith(("{", "[", "<?xml", "<")):
         return False
-    if "docker" not in text or not _AT_LINE_START.search(text):
+    if "docker" not in text or _AT_LINE_START.search(text) is None:
         return False
-    return not _YAML_KEY.search(text)
+    return _YAML_KEY.search(text) is None
 
 
 # ------------------------------------------------------------------------------- the shell

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, Loaded, LoadOptions, type_name
+from diagnose.loaders.base import AtLineStart, Builder, Loaded, LoadOptions, type_name
 from diagnose.report import Location
 from diagnose.yamltext import Document, PathKey, parse, value_problem
 
@@ -33,8 +33,8 @@ from diagnose.yamltext import Document, PathKey, parse, value_problem
 
 _IP_ADDR = re.compile(r'"ifname"\s*:')
 _IP_ROUTE = re.compile(r'"dst"\s*:')
-_IPTABLES_TABLE = re.compile(r"^\*(filter|nat|mangle|raw|security)\s*$", re.M)
-_IPTABLES_CHAIN = re.compile(r"^:[\w.-]+ (ACCEPT|DROP|RETURN|-) \[\d+:\d+\]\s*$", re.M)
+_IPTABLES_TABLE = AtLineStart(r"\*(filter|nat|mangle|raw|security)\s*$")
+_IPTABLES_CHAIN = AtLineStart(r":[\w.-]+ (ACCEPT|DROP|RETURN|-) \[\d+:\d+\]\s*$")
 _NFT = re.compile(r'^\s*\{\s*"nftables"\s*:\s*\[')
 
 # dockerd's daemon.json keys (dockerd reference, "Daemon configuration file"); a JSON object

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from diagnose.errors import InputError
-from diagnose.loaders.base import Builder, Loaded, LoadOptions
+from diagnose.loaders.base import AtLineStart, Builder, Loaded, LoadOptions
 from diagnose.loaders.xmlnodes import Node, bool_attr, parse_xml
 
 _PROLOG = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
-_SHOWVMINFO = re.compile(r'^name="', re.MULTILINE)
-_SHOWVMINFO_MORE = re.compile(r'^UUID="', re.MULTILINE)
+_SHOWVMINFO = AtLineStart(r'name="')
+_SHOWVMINFO_MORE = AtLineStart(r'UUID="')
 _LIST_KEY = re.compile(
     r"^(Name|NetworkName|VBoxNetworkName|Network|IPAddress|IP|NetworkMask|"
     r"lowerIPAddress|LowerIPAddress|Dhcpd IP|Gateway):",
