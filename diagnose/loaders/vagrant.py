@@ -655,6 +655,9 @@ class _Reader:
         self.constants: dict[str, Any] = {}
         self.notes: list[str] = []
         self.v1_line: int | None = None
+        # the names the blocks on the stack bind to something, and the top block they are of
+        self.bound_names: list[str] = []
+        self.names_top: _Frame | None = None
 
     # ---- helpers
 
@@ -759,7 +762,9 @@ class _Reader:
                     v = _literal(t[2:])
                     if not isinstance(v, Unknown):
                         values[t[0].text] = v
-            for i, tok in enumerate(t if st.keywords else ()):
+            if not st.keywords:
+                continue
+            for i, tok in enumerate(t):
                 if tok.kind != "kw":
                     continue
                 first = i == 0 or (t[i - 1].kind == "op" and t[i - 1].text in _ASSIGN)
@@ -889,13 +894,20 @@ class _Reader:
         # source first (a search in C), then token by token.
         if len(toks) < 2:
             return False
+        top = self.stack[-1] if self.stack else None
+        if top is not self.names_top:  # the blocks changed: a frame is pushed only once
+            self.names_top = top
+            self.bound_names = [
+                name
+                for frame in self.stack
+                for name, bound in frame.binds.items()
+                if bound is not None
+            ]
         source, start, end = self.source, toks[1].start, toks[-1].end
-        if not any(
-            source.find(name, start, end) >= 0
-            for frame in self.stack
-            for name, bound in frame.binds.items()
-            if bound is not None
-        ):
+        for name in self.bound_names:
+            if source.find(name, start, end) >= 0:
+                break
+        else:
             return False
         for i, t in enumerate(toks):
             if t.kind != "ident" or (i and toks[i - 1].text in (".", "&.")):
