@@ -246,8 +246,9 @@ def _compare(field_name: str, op: str, value: Any) -> dict[str, Any]:
 
 
 # Fields the engine gives a meaning of its own: `id` is durable's fact identity (netwhy's
-# engine sets it to a fact's number in its run), `sid` its session; `_n` and `_salt` are
-# kept for netwhy's engine.
+# engine sets it to a fact's number in its run), `sid` its session. `_n` and `_salt` carried
+# the number and a hash salt in earlier versions of the engine; they stay reserved, so a rule
+# catalogue accepted once is refused or accepted as it was.
 RESERVED_FIELDS = frozenset({"id", "sid", "_n", "_salt"})
 
 

@@ -895,7 +895,9 @@ class _Reader:
         if len(toks) < 2:
             return False
         top = self.stack[-1] if self.stack else None
-        if top is not self.names_top:  # the blocks changed: a frame is pushed only once
+        # A frame's bindings are all set before it is pushed and never change after, and a
+        # frame is pushed once: the names need listing again only when the top changes.
+        if top is not self.names_top:
             self.names_top = top
             self.bound_names = [
                 name
