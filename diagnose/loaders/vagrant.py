@@ -94,6 +94,8 @@ _PERCENT = re.compile(r"%([wWiIqQrsx]?)([^\w\s])")
 _BLOCK_END = re.compile(r"^=end\b[^\n]*", re.M)
 _DATA_END = re.compile(r"__END__[ \t\r]*(\n|$)")
 _BLANKS = re.compile(r"[ \t\r\f\v]+")
+# A new line, the blank and comment lines after it, and the indent of the next line.
+_LINE_BREAK = re.compile(r"\n(?:[ \t\r\f\v]*+(?:#[^\n]*+)?\n)*+[ \t\r\f\v]*+")
 # Characters that can only begin an operator: not a quote, digit, letter, `<` (a heredoc),
 # `@`/`$` (a variable), `:` (a symbol), `/` (a regex) or `%` (a literal). _Lexer.run
 # takes them first: a new kind of token starting with one of them (`?a`, `-1`) must be
@@ -245,15 +247,24 @@ class _Lexer:
                     toks.append(Tok(kind, word, line, i, end, word, spaced, newline))
                 i = end
             elif c == "\n":
-                i += 1
-                line += 1
-                line_start = True
                 newline = True
-                spaced = False
-                if self.heredocs:
-                    self.i, self.line = i, line
+                if self.heredocs:  # their bodies start right after the new line
+                    self.i, self.line = i + 1, line + 1
                     self.skip_heredocs()
                     i, line = self.i, self.line
+                    line_start = True
+                    spaced = False
+                    continue
+                # The new line, the blank and comment lines after it and the next line's
+                # indent, in one match: most lines are indented, and a Vagrantfile has
+                # many comment lines.
+                end = _LINE_BREAK.match(text, i).end()  # type: ignore[union-attr]
+                line += text.count("\n", i, end)
+                i = end
+                # at the line's start, unless an indent was passed (`=begin` and
+                # `__END__` count only there)
+                line_start = text[end - 1] == "\n"
+                spaced = not line_start
                 continue
             elif c == "#":
                 end = s.find("\n", i, n)
@@ -536,16 +547,14 @@ def _statements(toks: list[Tok], source: str) -> list[Stmt]:
     for t in toks:
         # Each token's kind and text read once: this loop sees every token of the file.
         kind = t.kind
-        if (
-            t.newline
-            and cur
-            and depth == 0
-            and not _continues(cur)
-            and not (kind == "op" and t.text in (".", "&."))
-        ):
-            out.append(Stmt(cur, source, keywords))
-            cur = []
-            keywords = False
+        if t.newline and cur and depth == 0 and not (kind == "op" and t.text in (".", "&.")):
+            # the statement goes on when its last token is an operator, a comma, or
+            # `and`/`or`/`not` (the keywords of _CONTINUE)
+            last = cur[-1]
+            if not (last.text in _CONTINUE and last.kind in ("op", "kw")):
+                out.append(Stmt(cur, source, keywords))
+                cur = []
+                keywords = False
         if kind == "op":
             text = t.text
             if text in "([{":
@@ -567,13 +576,6 @@ def _statements(toks: list[Tok], source: str) -> list[Stmt]:
     if cur:
         out.append(Stmt(cur, source, keywords))
     return out
-
-
-def _continues(cur: list[Tok]) -> bool:
-    last = cur[-1]
-    if last.kind == "op" and last.text in _CONTINUE:
-        return True
-    return last.kind == "kw" and last.text in ("and", "or", "not")
 
 
 # ------------------------------------------------------------------------------- the model
