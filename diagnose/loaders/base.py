@@ -209,6 +209,11 @@ class Loaded:
         return None if path is None else nearest(self.places, path)
 
 
+def _at_line(line: int) -> tuple[int, None]:
+    """The place of a line-based format's entry: its line (Places.defer's `where`)."""
+    return line, None
+
+
 class Builder:
     """Build a Setup as plain data while recording where each entry comes from.
 
@@ -236,7 +241,9 @@ class Builder:
         if at is None:
             return
         if isinstance(at, int):
-            self.places[path] = Location(file=self.file, line=at)
+            # Made a Location when asked for, as a document's places are: a Location validates
+            # its fields, and a file of commands records hundreds of lines.
+            self.places.defer(path, self.file, _at_line, at)
             return
         if self.doc is not None:
             self.places.defer(path, self.file, self.doc.where, at)
