@@ -24,6 +24,7 @@ from diagnose.errors import InputError
 from diagnose.loaders.base import Builder, Loaded, LoadOptions
 from diagnose.loaders.xmlnodes import Node, parse_xml
 
+_TEXT_OF = frozenset({"name"})  # the only elements whose text is read
 _PROLOG = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
 _ROOT = re.compile(r"<(domain|network|node)[\s>/]")
 
@@ -85,7 +86,7 @@ class _Net:
 
 def load(text: str, file: str, kind: str, options: LoadOptions) -> Loaded:
     """Read every <network> and <domain> of the file into vm_networks and vms."""
-    tops = parse_xml(text, file, many=True)
+    tops = parse_xml(text, file, many=True, text_of=_TEXT_OF)
     networks: list[Node] = []
     domains: list[Node] = []
     for top in tops:

@@ -1,5 +1,5 @@
 """A small XML reader for the loaders of XML formats (.vbox, libvirt): every element keeps the
-line and column of its start tag, so findings can point into the file.
+line of its start tag, so findings can point into the file (no loader reads a column).
 
 It parses with expat directly (ElementTree's C parser hides the line numbers), refuses DOCTYPE
 and entity declarations (no entity expansion, no external fetches), and turns every syntax
@@ -9,7 +9,7 @@ error into one InputError naming the file, line and column.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
@@ -20,12 +20,12 @@ MAX_ELEMENTS = 200_000  # a libvirt test driver file has a few thousand; more is
 
 @dataclass(slots=True)  # a libvirt file makes hundreds
 class Node:
-    """One element: tag (namespace prefix kept as written), attributes, text, children."""
+    """One element: tag (namespace prefix kept as written), attributes, children, and its text
+    if its tag is one parse_xml was asked to keep the text of."""
 
     tag: str
     attrs: dict[str, str]
     line: int
-    column: int
     children: list[Node] = field(default_factory=list)
     text: str = ""
 
@@ -39,11 +39,6 @@ class Node:
     def findall(self, tag: str) -> list[Node]:
         """Every child element with this tag."""
         return [child for child in self.children if child.tag == tag]
-
-    def child_text(self, tag: str) -> str | None:
-        """The stripped text of the first child with this tag (None when there is none)."""
-        child = self.find(tag)
-        return child.text.strip() if child is not None else None
 
     def walk(self) -> Iterator[Node]:
         """This element and every element below it, in document order."""
@@ -67,12 +62,16 @@ _DECL = re.compile(r"<\?xml[^>]*\?>")
 WRAPPER = "netwhy-wrapper"
 
 
-def parse_xml(text: str, file: str, *, many: bool = False) -> list[Node]:
+def parse_xml(
+    text: str, file: str, *, many: bool = False, text_of: frozenset[str] = frozenset()
+) -> list[Node]:
     """Parse an XML document into its top-level elements.
 
     many=True accepts several top-level elements one after the other (definitions pasted into
     one file, e.g. `virsh net-dumpxml a; virsh dumpxml b`); line numbers stay those of the file.
     Top-level text other than whitespace is refused (it is not XML: a diff, a log).
+    Only the elements whose tag is in text_of keep their text (the others' is ""): the runs of
+    blanks between elements are most of the text, and expat hands each one to Python.
     """
     if not text.strip():
         raise InputError("empty file", file=file)
@@ -93,32 +92,51 @@ def parse_xml(text: str, file: str, *, many: bool = False) -> list[Node]:
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True  # one call per run of text, not one per line and entity
-    root = Node(WRAPPER, {}, 1, 1)
+    root = Node(WRAPPER, {}, 1)
     stack: list[Node] = [root]
     count = 0
 
     def start(tag: str, attrs: dict[str, str]) -> None:
+        # expat hands each call a dict of its own; children given: no default factory to run
+        node = Node(tag, attrs, parser.CurrentLineNumber, [])
+        stack[-1].children.append(node)
+        stack.append(node)
+        if tag in text_of:
+            hand_text(chars)
+        elif handler is not None:
+            hand_text(None)
+
+    def start_counted(tag: str, attrs: dict[str, str]) -> None:
         nonlocal count
         count += 1
         if count > MAX_ELEMENTS:
             raise _Refused(
                 f"more than {MAX_ELEMENTS:,} elements; refusing it", parser.CurrentLineNumber
             )
-        line = parser.CurrentLineNumber
-        column = parser.CurrentColumnNumber + 1
-        if prefix and line == 1:
-            column -= len(prefix)
-        # expat hands each call a dict of its own; children given: no default factory to run
-        node = Node(tag, attrs, line, column, [])
-        stack[-1].children.append(node)
-        stack.append(node)
+        start(tag, attrs)
 
     def end(tag: str) -> None:
         stack.pop()
+        text_to: Callable[[str], None] | None = outside
+        if len(stack) != top_level:
+            text_to = chars if stack[-1].tag in text_of else None
+        if text_to is not handler:
+            hand_text(text_to)
+
+    # Text is handed over only where it is read (None: expat calls no Python for it); the
+    # handler is set only when it changes (setting one costs a search of the handler names).
+    handler: Callable[[str], None] | None = None
+    top_level = 2 if many else -1  # the stack's length between top-level elements
+
+    def hand_text(text_to: Callable[[str], None] | None) -> None:
+        nonlocal handler
+        parser.CharacterDataHandler = handler = text_to
 
     def chars(data: str) -> None:
-        top = stack[-1]
-        if many and len(stack) == 2 and data.strip():  # directly inside the wrapper
+        stack[-1].text += data
+
+    def outside(data: str) -> None:
+        if data.strip():  # directly inside the wrapper: handed over only there
             # buffer_text hands the whole run over when the next markup starts, and expat
             # stands there: count back to the run's first line that is not blank.
             blank = len(data) - len(data.lstrip())
@@ -127,7 +145,6 @@ def parse_xml(text: str, file: str, *, many: bool = False) -> list[Node]:
             raise _Refused(
                 f"text outside any element ({first[:40]!r}): not XML (a diff or a log?)", line
             )
-        top.text += data
 
     def doctype(*_: object) -> None:
         raise _Refused(
@@ -138,9 +155,9 @@ def parse_xml(text: str, file: str, *, many: bool = False) -> list[Node]:
     def entity(*_: object) -> None:
         raise _Refused("entity declarations are refused", parser.CurrentLineNumber)
 
-    parser.StartElementHandler = start
+    # A text has no more elements than `<`s: counting them one by one is needed only beyond.
+    parser.StartElementHandler = start_counted if text.count("<") > MAX_ELEMENTS else start
     parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = entity
     parser.ExternalEntityRefHandler = lambda *_: False
@@ -148,6 +165,7 @@ def parse_xml(text: str, file: str, *, many: bool = False) -> list[Node]:
     try:
         if prefix:
             parser.Parse(prefix, False)
+            hand_text(outside)
         parser.Parse(body, False)
         closing = True
         parser.Parse(f"</{WRAPPER}>" if prefix else "", True)
@@ -158,7 +176,8 @@ def parse_xml(text: str, file: str, *, many: bool = False) -> list[Node]:
         column: int | None = exc.offset + 1
         message = expat.ErrorString(exc.code) or "malformed XML"
         no_elements = expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS]
-        if exc.code == no_elements and count == (1 if prefix else 0):
+        seen = root.children[0].children if prefix else root.children
+        if exc.code == no_elements and not seen:
             raise InputError("no XML element in the file", file=file, line=1) from None
         if closing:  # the text ended inside an element
             line, column = text.rstrip().count("\n") + 1, None
