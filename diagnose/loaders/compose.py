@@ -90,13 +90,14 @@ def detect(name: str, text: str, kind: str) -> bool:
     if head == "{":
         return bool(_JSON_SERVICES.search(text) and _JSON_SERVICE.search(text))
     lines = text.splitlines()
-    tops = _top_keys(lines)
-    if tops & _FOREIGN_TOP:
-        return False
     m = _SERVICES_LINE.search(text)
-    if m is not None:
-        return _services_block_is_mapping(text[m.end() :].splitlines())
-    return _looks_v1(lines)
+    if m is None and not _looks_v1(lines):
+        return False
+    # Another format's top-level keys, looked for last: most texts that are not compose files
+    # (command files, scripts) are ruled out above.
+    if _top_keys(lines) & _FOREIGN_TOP:
+        return False
+    return m is None or _services_block_is_mapping(text[m.end() :].splitlines())
 
 
 def _top_keys(lines: list[str]) -> set[str]:
