@@ -330,6 +330,9 @@ def test_detected_by_name_and_by_content(name: str, text: str, kind: str) -> Non
         "<domain type='kvm'><name>a</name></domain>",
         'name="x"\n',  # one key= line is not showvminfo
         "Name: a list of things\nNetwork: maybe\n",
+        # markup whose lines look like VBoxManage's keys is still markup
+        '<network>\nname="x"\nUUID="y"\n</network>\n',
+        "<network>\nName: vboxnet0\nIPAddress: 192.168.56.1\n</network>\n",
     ],
 )
 def test_other_text_is_not_virtualbox(text: str) -> None:

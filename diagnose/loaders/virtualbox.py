@@ -21,6 +21,7 @@ from diagnose.loaders.base import AtLineStart, Builder, Loaded, LoadOptions
 from diagnose.loaders.xmlnodes import Node, bool_attr, parse_xml
 
 _PROLOG = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
+_MARKUP = re.compile(r"\s*<")
 _SHOWVMINFO = AtLineStart(r'name="')
 _SHOWVMINFO_MORE = AtLineStart(r'UUID="')
 _LIST_KEY = re.compile(
@@ -36,6 +37,8 @@ def detect(name: str, text: str, kind: str) -> bool:
     if kind == "vbox":
         m = _PROLOG.match(head)
         return head.startswith("<VirtualBox", m.end() if m else 0)
+    if _MARKUP.match(head):  # XML (libvirt's, often long) is no VBoxManage output: not searched
+        return False
     if _SHOWVMINFO.search(head) and _SHOWVMINFO_MORE.search(head):
         return True
     return _list_kind(head) is not None
