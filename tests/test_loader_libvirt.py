@@ -357,3 +357,20 @@ def test_corpus_libvirt_files_load_or_are_refused_cleanly() -> None:
     assert rules == Counter({"LV009": 3, "LV010": 3, "PV096": 3, "PV073": 2})
     assert types["nat"] >= 1 and types["user"] >= 10 and types["direct"] == 2
     assert types["bridged"] >= 8 and types["None"] >= 8  # network w/o definition, hostdev...
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_element_limit_counts_every_element(many: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More than MAX_ELEMENTS elements are refused, the wrapper of pasted definitions counted
+    (the reader counts one by one only when the text's `<`s allow more than the limit)."""
+    from diagnose.loaders import xmlnodes
+
+    monkeypatch.setattr(xmlnodes, "MAX_ELEMENTS", 50)
+    limit = 50 - (1 if many else 0)  # elements of the text, the wrapper aside
+    if many:
+        fits, over = "<n/>\n" * limit, "<n/>\n" * (limit + 1)
+    else:
+        fits, over = "<d>" + "<n/>" * (limit - 1) + "</d>", "<d>" + "<n/>" * limit + "</d>"
+    assert xmlnodes.parse_xml(fits, "x.xml", many=many)
+    with pytest.raises(InputError, match="more than 50 elements"):
+        xmlnodes.parse_xml(over, "x.xml", many=many)

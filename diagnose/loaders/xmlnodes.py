@@ -155,8 +155,10 @@ def parse_xml(
     def entity(*_: object) -> None:
         raise _Refused("entity declarations are refused", parser.CurrentLineNumber)
 
-    # A text has no more elements than `<`s: counting them one by one is needed only beyond.
-    parser.StartElementHandler = start_counted if text.count("<") > MAX_ELEMENTS else start
+    # A text has no more elements than `<`s (the wrapper of `many` is one more): counting
+    # them one by one is needed only beyond.
+    most = text.count("<") + (1 if prefix else 0)
+    parser.StartElementHandler = start_counted if most > MAX_ELEMENTS else start
     parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = entity
