@@ -174,24 +174,8 @@ def stages(files: list[str]) -> dict[str, float]:
     return {stage: statistics.median(ts) for stage, ts in times.items()}
 
 
-def cold_start(file: str, runs: int = 7) -> float:
-    """Median seconds of `netwhy check FILE` as a fresh process (catalogue cache warm)."""
-    exe = shutil.which("netwhy")
-    argv = [exe] if exe else [sys.executable, "-m", "diagnose.cli"]
-    env = _users_env()
-    times = []
-    for _ in range(runs + 1):
-        start = time.perf_counter()
-        subprocess.run([*argv, "check", file, "--fail-on", "never"], capture_output=True, env=env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
-
-
-def libraries_start(runs: int = 7) -> float:
-    """Median seconds of a fresh Python that only imports the libraries netwhy's `check`
-    stands on (pydantic, typer, PyYAML): the part of a cold start that is not netwhy's, and
-    a yardstick of the host (it doubled from one machine to another with the same wheels)."""
-    argv = [sys.executable, "-c", "import pydantic, typer, yaml"]
+def _median_start(argv: list[str], runs: int) -> float:
+    """Median seconds of `argv` as a fresh process, after one untimed run."""
     env = _users_env()
     times = []
     for _ in range(runs + 1):
@@ -199,6 +183,20 @@ def libraries_start(runs: int = 7) -> float:
         subprocess.run(argv, capture_output=True, env=env)
         times.append(time.perf_counter() - start)
     return statistics.median(times[1:])
+
+
+def cold_start(file: str, runs: int = 7) -> float:
+    """Median seconds of `netwhy check FILE` as a fresh process (catalogue cache warm)."""
+    exe = shutil.which("netwhy")
+    argv = [exe] if exe else [sys.executable, "-m", "diagnose.cli"]
+    return _median_start([*argv, "check", file, "--fail-on", "never"], runs)
+
+
+def libraries_start(runs: int = 7) -> float:
+    """Median seconds of a fresh Python that only imports the libraries netwhy's `check`
+    stands on (pydantic, typer, PyYAML): the part of a cold start that is not netwhy's, and
+    a yardstick of the host (it doubled from one machine to another with the same wheels)."""
+    return _median_start([sys.executable, "-c", "import pydantic, typer, yaml"], runs)
 
 
 def measure(generated_count: int = 10_000) -> list[str]:

@@ -168,6 +168,23 @@ def test_read_text_refuses_what_is_not_a_readable_file(tmp_path: Path) -> None:
         read_text(big)
 
 
+def test_a_file_that_grew_after_its_size_was_taken_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A regular file's first read is sized by fstat; a file written to meanwhile holds more
+    # than that, and the rest is read too: only an empty read ends a file.
+    grown = tmp_path / "grown.yaml"
+    grown.write_text("a: 1\n" * 1000)
+    real_fstat = os.fstat
+
+    def stale_fstat(fd: int) -> os.stat_result:
+        info = real_fstat(fd)
+        return os.stat_result((*info[:6], 10, *info[7:]))  # st_size as it was earlier
+
+    monkeypatch.setattr(os, "fstat", stale_fstat)
+    assert read_text(grown) == "a: 1\n" * 1000
+
+
 def test_read_text_stops_at_the_limit_on_endless_files(tmp_path: Path) -> None:
     fifo = tmp_path / "endless"
     os.mkfifo(fifo)

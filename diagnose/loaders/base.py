@@ -91,8 +91,8 @@ class Places(MutableMapping[str, Location]):
     """Setup path -> place in the input, in the order recorded. A place given as a path in a
     parsed document, or as a line of a line-based format, is made a Location when it is asked
     for: loaders record one for every value, and a batch of files locates a few findings
-    (building every Location first cost a tenth of loading a file). Reading may settle entries: one thread at a time, like a dict being
-    filled."""
+    (building every Location first cost a tenth of loading a file). Reading may settle
+    entries: one thread at a time, like a dict being filled."""
 
     def __init__(self, known: dict[str, Location] | None = None) -> None:
         self._entries: dict[str, Any] = dict(known or {})  # a Location, _Later or `at`

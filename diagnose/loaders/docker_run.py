@@ -51,8 +51,6 @@ _ANYWHERE = re.compile(
     rf"(?m)(?:^|[\s;&|(`])(?:sudo[ \t]+(?:-\S+[ \t]+)*)?{_DOCKER}{_GLOBALS}{_VERB}"
 )
 _PROMPT = r"(?:(?:[\w.-]+@[\w.-]+(?::\S*)?[ \t]*)?[$#%]|PS [^>\n]*>|[A-Za-z]:\\[^>\n]*>|>)[ \t]+"
-
-
 _AT_LINE_START = AtLineStart(
     rf"[ \t]*(?:{_PROMPT})?(?:sudo[ \t]+(?:-\S+[ \t]+)*)?(?:[A-Za-z_]\w*=\S*[ \t]+)*"
     rf"{_DOCKER}{_GLOBALS}{_VERB}[ \t]+\S"
